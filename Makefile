@@ -1,0 +1,29 @@
+# The two commands a new user needs: `make demo` and `make test`. Both set everything up first.
+SHELL := /bin/bash
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: setup demo test bench clean
+
+setup: $(STAMP)
+
+$(STAMP): python/pyproject.toml scripts/setup-system.sh
+	bash scripts/setup-system.sh
+	[ -x $(PY) ] || /usr/bin/python3 -m venv --system-site-packages $(VENV)
+	$(PY) -m pip install -q -e 'python[test]'
+	@# Debian's GNU Radio bindings must import from the venv, on NumPy 1.x
+	$(PY) -c "import numpy; from gnuradio import gr; assert numpy.__version__ < '2', numpy.__version__; print('GNU Radio', gr.version(), 'NumPy', numpy.__version__)"
+	touch $@
+
+demo: setup
+	$(VENV)/bin/semcom demo --out demo-out
+
+test: setup
+	$(VENV)/bin/pytest -q tests
+
+bench: setup
+	$(VENV)/bin/semcom bench --batch 64
+
+clean:
+	rm -rf $(VENV) demo-out .pytest_cache

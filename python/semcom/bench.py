@@ -1,0 +1,83 @@
+"""``make bench``: codec throughput on ONNX Runtime and torch eager, and the share of the machine's
+compute bound it reaches, all measured in one run."""
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import torch
+
+from . import runtime
+from .nn.layers import GDN
+from .train.codec import load_jscc
+
+
+def _best_rate(fn, items: int, repeats: int) -> float:
+    fn()  # warm-up: allocations, kernel selection
+    best = float("inf")
+    for _ in range(repeats):
+        t = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - t)
+    return items / best
+
+
+def flops_per_image(module: torch.nn.Module, *inputs: torch.Tensor) -> float:
+    """2 x multiply-accumulates of every convolution, linear layer and GDN (a 1x1 conv), per image."""
+    total = 0
+
+    def hook(layer, _inp, out):
+        nonlocal total
+        if isinstance(layer, torch.nn.Conv2d):
+            total += 2 * out.numel() * layer.weight[0].numel()
+        elif isinstance(layer, torch.nn.Linear):
+            total += 2 * out.numel() * layer.in_features
+        else:
+            total += 2 * out.numel() * out.shape[1]
+
+    counted = (torch.nn.Conv2d, torch.nn.Linear, GDN)
+    handles = [m.register_forward_hook(hook) for m in module.modules() if isinstance(m, counted)]
+    with torch.no_grad():
+        module(*inputs)
+    for h in handles:
+        h.remove()
+    return total / inputs[0].shape[0]
+
+
+def matmul_gflops(n: int = 2048, repeats: int = 5) -> float:
+    a, b = torch.randn(n, n), torch.randn(n, n)
+    return _best_rate(lambda: torch.mm(a, b), 2 * n ** 3, repeats) / 1e9
+
+
+def run(model_name: str, batch: int = 64, repeats: int = 5) -> dict:
+    codec = runtime.Codec(model_name)
+    model, _ = load_jscc(runtime.checkpoint_path(model_name))
+    h, w = codec.resolution
+    rng = np.random.default_rng(0)
+    x = rng.random((batch, 3, h, w), dtype=np.float32)
+    symbols = codec.encode(x)
+    snr = np.full((batch, 1), 10.0, np.float32)
+    xt, st, snrt = torch.from_numpy(x), torch.from_numpy(symbols.view(np.float32).reshape(batch, -1, 2)), torch.from_numpy(snr)
+
+    with torch.no_grad():
+        rates = {
+            ("encoder", "onnxruntime"): _best_rate(lambda: codec.encode(x), batch, repeats),
+            ("encoder", "torch"): _best_rate(lambda: model.encoder(xt), batch, repeats),
+            ("decoder", "onnxruntime"): _best_rate(lambda: codec.decode(symbols, snr), batch, repeats),
+            ("decoder", "torch"): _best_rate(lambda: model.decoder(st, snrt), batch, repeats),
+        }
+    flops = {"encoder": flops_per_image(model.encoder, xt), "decoder": flops_per_image(model.decoder, st, snrt)}
+    bound = matmul_gflops(repeats=repeats)
+    print(f"{model_name}, batch {batch}, {torch.get_num_threads()} threads; matmul 2048^3: {bound:.1f} GFLOP/s")
+    print(f"{'part':8} {'MFLOP/img':>10} {'ORT img/s':>10} {'torch img/s':>12} {'ORT/torch':>10} {'ORT % of bound':>15}")
+    report = {"matmul_gflops": bound, "batch": batch, "parts": {}}
+    for part in ("encoder", "decoder"):
+        ort_rate, torch_rate = rates[(part, "onnxruntime")], rates[(part, "torch")]
+        share = flops[part] * ort_rate / (bound * 1e9)
+        report["parts"][part] = {"mflops_per_image": flops[part] / 1e6, "onnxruntime_img_s": ort_rate,
+                                 "torch_img_s": torch_rate, "ort_over_torch": ort_rate / torch_rate,
+                                 "fraction_of_bound": share}
+        print(f"{part:8} {flops[part] / 1e6:10.1f} {ort_rate:10.1f} {torch_rate:12.1f} "
+              f"{ort_rate / torch_rate:10.2f} {100 * share:14.1f}%")
+    return report
+

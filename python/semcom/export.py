@@ -1,0 +1,116 @@
+"""torch -> ONNX export with a parity check, and the manifest entries of ``models/``."""
+from __future__ import annotations
+
+import json
+import shutil
+import warnings
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from . import runtime
+from .data import load_image
+from .nn.jscc import DeepJSCC
+from .samples import sample_images
+
+PARITY_TOLERANCE = 1e-4
+OPSET = 17
+
+
+class ParityError(AssertionError):
+    """ONNX Runtime and torch disagree by more than the tolerance."""
+
+
+def _export(module: torch.nn.Module, args: tuple, path: Path, inputs: list[str], outputs: list[str]) -> None:
+    axes = {name: {0: "batch"} for name in inputs + outputs}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the TorchScript exporter's deprecation notice
+        torch.onnx.export(module, args, str(path), input_names=inputs, output_names=outputs,
+                          dynamic_axes=axes, opset_version=OPSET, dynamo=False)
+
+
+def check_parity(module: torch.nn.Module, path: Path, feeds: dict[str, np.ndarray], what: str) -> float:
+    """Max |ONNX - torch| over the outputs for these inputs; ParityError above the tolerance."""
+    import onnxruntime as ort
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    got = session.run(None, feeds)
+    with torch.no_grad():
+        want = module(*[torch.from_numpy(v) for v in feeds.values()])
+    want = want if isinstance(want, (tuple, list)) else [want]
+    diff = max(float(np.abs(g - w.numpy()).max()) for g, w in zip(got, want))
+    if diff > PARITY_TOLERANCE:
+        raise ParityError(f"{path}: ONNX differs from torch by {diff:.2e} on {what} (tolerance {PARITY_TOLERANCE})")
+    return diff
+
+
+def parity_images(model: DeepJSCC, real: np.ndarray | None, seed: int = 0) -> dict[str, np.ndarray]:
+    """Random images and real ones (the given set, else the embedded sample portraits)."""
+    cfg = model.cfg
+    rng = np.random.default_rng(seed)
+    if real is None:
+        real = np.stack([load_image(p, (cfg.height, cfg.width)) for p in sample_images()])
+        real = real.transpose(0, 3, 1, 2).astype(np.float32) / 255.0
+    return {"random": rng.random((4, 3, cfg.height, cfg.width), dtype=np.float32), "real": real.astype(np.float32)}
+
+
+def export_codec(model: DeepJSCC, out_dir: Path, name: str, real_images: np.ndarray | None = None,
+                 checkpoint: Path | None = None, info: dict | None = None) -> dict:
+    """Write ``NAME.encoder.onnx`` and ``NAME.decoder.onnx``, check parity, update the manifest.
+
+    Returns the manifest entry, with the parity figures measured.
+    """
+    model = model.eval().cpu()
+    cfg = model.cfg
+    out_dir.mkdir(parents=True, exist_ok=True)
+    enc_path, dec_path = out_dir / f"{name}.encoder.onnx", out_dir / f"{name}.decoder.onnx"
+    k = cfg.symbols
+    _export(model.encoder, (torch.rand(2, 3, cfg.height, cfg.width),), enc_path, ["image"], ["symbols"])
+    _export(model.decoder, (torch.rand(2, k, 2), torch.rand(2, 1)), dec_path, ["symbols", "snr_db"], ["image"])
+
+    rng = np.random.default_rng(1)
+    parity = {}
+    for what, images in parity_images(model, real_images).items():
+        parity[f"encoder_{what}"] = check_parity(model.encoder, enc_path, {"image": images}, f"{what} images")
+        with torch.no_grad():
+            symbols = model.encoder(torch.from_numpy(images)).numpy()
+        snr = rng.uniform(0, 20, (len(images), 1)).astype(np.float32)
+        parity[f"decoder_{what}"] = check_parity(model.decoder, dec_path, {"symbols": symbols, "snr_db": snr},
+                                                 f"symbols of {what} images")
+
+    entry = {
+        "kind": "deepjscc",
+        "resolution": [cfg.height, cfg.width],
+        "ratio": cfg.ratio,
+        "symbols": k,
+        "config": cfg.to_dict(),
+        "parameters": {"encoder": sum(p.numel() for p in model.encoder.parameters()),
+                       "decoder": sum(p.numel() for p in model.decoder.parameters())},
+        "parts": {
+            "encoder": {"file": enc_path.name, "sha256": runtime.sha256(enc_path),
+                        "inputs": {"image": ["batch", 3, cfg.height, cfg.width]},
+                        "outputs": {"symbols": ["batch", k, 2]}},
+            "decoder": {"file": dec_path.name, "sha256": runtime.sha256(dec_path),
+                        "inputs": {"symbols": ["batch", k, 2], "snr_db": ["batch", 1]},
+                        "outputs": {"image": ["batch", 3, cfg.height, cfg.width]}},
+        },
+        "parity_max_abs_diff": parity,
+    }
+    if checkpoint is not None:
+        target = out_dir / f"{name}.pt"
+        if checkpoint.resolve() != target.resolve():
+            shutil.copyfile(checkpoint, target)
+        entry["checkpoint"] = {"file": target.name, "sha256": runtime.sha256(target)}
+    if info:
+        entry["training"] = info
+    update_manifest(out_dir, name, entry)
+    return entry
+
+
+def update_manifest(directory: Path, name: str, entry: dict, keep: tuple[str, ...] = ("metrics",)) -> None:
+    """Set ``models[name]`` in the manifest, keeping the listed keys of an existing entry."""
+    path = directory / runtime.MANIFEST
+    manifest = json.loads(path.read_text()) if path.exists() else {"schema": 1, "models": {}}
+    old = manifest["models"].get(name, {})
+    manifest["models"][name] = {**{key: old[key] for key in keep if key in old}, **entry}
+    path.write_text(json.dumps(manifest, indent=2, sort_keys=False) + "\n")

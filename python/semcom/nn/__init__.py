@@ -1,0 +1,1 @@
+"""Model definitions (torch). Nothing here trains or loads files."""

@@ -1,0 +1,1 @@
+"""Training loops. Each runs alone or under torchrun (DistributedDataParallel)."""
