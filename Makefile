@@ -3,10 +3,11 @@ SHELL := /bin/bash
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+BUILD := build
 
-.PHONY: setup demo test bench clean
+.PHONY: setup module demo test bench clean
 
-setup: $(STAMP)
+setup: $(STAMP) module
 
 $(STAMP): python/pyproject.toml scripts/setup-system.sh
 	bash scripts/setup-system.sh
@@ -16,14 +17,19 @@ $(STAMP): python/pyproject.toml scripts/setup-system.sh
 	$(PY) -c "import numpy; from gnuradio import gr; assert numpy.__version__ < '2', numpy.__version__; print('GNU Radio', gr.version(), 'NumPy', numpy.__version__)"
 	touch $@
 
+# The GNU Radio module (gnuradio.semcom + GRC YAML), installed into the venv; cheap when unchanged.
+module: $(STAMP)
+	cmake -S . -B $(BUILD) -DCMAKE_INSTALL_PREFIX=$(CURDIR)/$(VENV) -DPYTHON_EXECUTABLE=$(CURDIR)/$(PY) >/dev/null
+	cmake --build $(BUILD) --target install >/dev/null
+
 demo: setup
 	$(VENV)/bin/semcom demo --out demo-out
 
 test: setup
-	$(VENV)/bin/pytest -q tests
+	$(VENV)/bin/pytest -q
 
 bench: setup
 	$(VENV)/bin/semcom bench --batch 64
 
 clean:
-	rm -rf $(VENV) demo-out .pytest_cache
+	rm -rf $(VENV) $(BUILD) demo-out .pytest_cache

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -21,7 +22,9 @@ def _train_codec(args) -> None:
         channel=args.channel, fading=args.fading, snr_min=args.snr_range[0], snr_max=args.snr_range[1],
         limit=args.limit, max_minutes=args.max_minutes,
         model=JSCCConfig(height=args.size, width=args.size, ratio=args.ratio, channels=args.channels, blocks=args.blocks))
-    print(f"wrote {train(cfg, resume=args.resume)}")
+    final = train(cfg, resume=args.resume)
+    if int(os.environ.get("RANK", "0")) == 0:  # one line, also under torchrun
+        print(f"wrote {final}")
 
 
 def _export_codec(args) -> None:

@@ -45,18 +45,18 @@ class CodecTrainConfig:
     max_minutes: float | None = None  # stop early (after a checkpoint) once this much time is spent
 
 
-def _batch_channel(cfg: CodecTrainConfig, model: DeepJSCC, x: torch.Tensor, snr: torch.Tensor) -> torch.Tensor:
-    encoder, decoder = model.encoder, model.decoder
-    s = torch.view_as_complex(encoder(x))
-    if cfg.channel == "mixed":
-        half = s.shape[0] // 2
-        parts = [channel.Channel("awgn")(s[:half], snr[:half]),
-                 channel.Channel("rayleigh", cfg.fading)(s[half:], snr[half:])]
-        y = torch.cat([p[0] for p in parts])
-        rx_snr = torch.cat([torch.as_tensor(p[1], dtype=snr.dtype) for p in parts])
-    else:
-        y, rx_snr = channel.Channel(cfg.channel, cfg.fading)(s, snr)
-    return decoder(torch.view_as_real(y), rx_snr)
+def training_channel(cfg: CodecTrainConfig):
+    """The channel of the training loop; ``mixed`` sends the first half of each batch over AWGN and
+    the second half over Rayleigh fading."""
+    if cfg.channel != "mixed":
+        return channel.Channel(cfg.channel, cfg.fading)
+    awgn, rayleigh = channel.Channel("awgn"), channel.Channel("rayleigh", cfg.fading)
+
+    def mixed(x, snr):
+        half = x.shape[0] // 2
+        (ya, sa), (yr, sr) = awgn(x[:half], snr[:half]), rayleigh(x[half:], snr[half:])
+        return torch.cat([ya, yr]), torch.cat([sa, sr])
+    return mixed
 
 
 @torch.no_grad()
@@ -105,6 +105,7 @@ def train(cfg: CodecTrainConfig, resume: bool = False) -> Path:
         common.set_rng_state(ckpt["rng"])
         start_epoch, history = ckpt["epoch"], ckpt["history"]
     net = DistributedDataParallel(model) if rt.world > 1 else model
+    chan = training_channel(cfg)
     if rt.main:
         out.mkdir(parents=True, exist_ok=True)
         print(f"training DeepJSCC {cfg.model} on {len(images)} images ({len(train_set.skipped)} skipped), "
@@ -124,7 +125,7 @@ def train(cfg: CodecTrainConfig, resume: bool = False) -> Path:
             flip = torch.rand(len(x), device=rt.device) < 0.5
             x = torch.where(flip[:, None, None, None], x.flip(3), x)
             snr = torch.empty(len(x), device=rt.device).uniform_(cfg.snr_min, cfg.snr_max)
-            loss = torch.mean((_batch_channel(cfg, net.module if rt.world > 1 else net, x, snr) - x) ** 2)
+            loss = torch.mean((net(x, chan, snr) - x) ** 2)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()

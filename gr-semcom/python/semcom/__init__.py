@@ -1,0 +1,14 @@
+"""gnuradio.semcom: secure semantic communication blocks (gr-semcom).
+
+The analog OFDM PHY carries DeepJSCC symbols (one image = one packet); the models run through the
+``semcom`` library's ONNX runtime.
+"""
+from .image_sink import image_sink
+from .image_source import image_source
+from .jscc_decoder import jscc_decoder
+from .jscc_encoder import jscc_encoder
+from .metrics_sink import metrics_sink
+from .ofdm_analog_rx import ofdm_analog_rx
+from .ofdm_analog_tx import ofdm_analog_tx
+from .ofdm_chanest_smoother import ofdm_chanest_smoother
+from .ofdm_phase_tracker import ofdm_phase_tracker

@@ -1,0 +1,80 @@
+"""DeepJSCC decoder: received packets of K symbols in, one image vector per packet out."""
+from __future__ import annotations
+
+import numpy as np
+import pmt
+from gnuradio import gr
+
+from semcom.runtime import Codec
+
+from . import ofdm_params as P
+from .image_source import IMAGE_ID_TAG
+
+SEQ_MODULO = 1 << 12  # the header's sequence number field
+
+
+class jscc_decoder(gr.basic_block):
+    """Decodes every complete packet (``packet_len`` = K) into an image vector.
+
+    The SNR given to the decoder is the packet's ``snr_db`` tag (the receiver's estimate), else
+    ``snr_db``. A packet of another length, or symbols outside any packet, are dropped and
+    counted (``packets_dropped``, ``symbols_dropped``), never decoded as an image. The header's
+    12-bit sequence number is unwrapped into ``image_id`` on the output.
+    """
+
+    def __init__(self, model: str = "deepjscc-celeba64", snr_db: float = 10.0, max_batch: int = 64):
+        self.codec = Codec(model)
+        h, w = self.codec.resolution
+        gr.basic_block.__init__(self, "jscc_decoder", [np.complex64], [(np.float32, 3 * h * w)])
+        self.set_tag_propagation_policy(gr.TPP_DONT)
+        self.snr_db = snr_db
+        self.max_batch = max_batch
+        self.packets_out = self.packets_dropped = self.symbols_dropped = 0
+        self._last_id = -1
+
+    def forecast(self, noutput_items, ninputs):
+        return [self.codec.symbols]
+
+    def _image_id(self, seq: int) -> int:
+        self._last_id += (seq - self._last_id) % SEQ_MODULO or SEQ_MODULO
+        return self._last_id
+
+    def general_work(self, input_items, output_items):
+        inp, out = input_items[0], output_items[0]
+        k = self.codec.symbols
+        start = self.nitems_read(0)
+        by_offset = {}
+        for t in self.get_tags_in_window(0, 0, len(inp)):
+            by_offset.setdefault(t.offset - start, {})[pmt.symbol_to_string(t.key)] = pmt.to_python(t.value)
+        heads = sorted(rel for rel, tags in by_offset.items() if P.LEN_TAG in tags)
+        pos, batch = 0, []
+        for rel in heads:
+            if rel > pos:  # symbols outside a packet
+                self.symbols_dropped += rel - pos
+                pos = rel
+            length = int(by_offset[rel][P.LEN_TAG])
+            if pos + length > len(inp) or len(batch) == min(len(out), self.max_batch):
+                break
+            if length != k:
+                self.packets_dropped += 1
+            else:
+                batch.append((rel, by_offset[rel]))
+            pos += length
+        if not heads:
+            pos = len(inp)
+            self.symbols_dropped += pos
+        if batch:
+            symbols = np.stack([inp[rel:rel + k] for rel, _ in batch])
+            snr = np.array([tags.get(P.SNR_TAG, self.snr_db) for _, tags in batch], np.float32)
+            out[:len(batch)] = self.codec.decode(symbols, snr).reshape(len(batch), -1)
+            first = self.nitems_written(0)
+            for i, (_, tags) in enumerate(batch):
+                for key in (P.NUM_TAG, P.SNR_TAG):
+                    if key in tags:
+                        self.add_item_tag(0, first + i, pmt.intern(key), pmt.to_pmt(tags[key]))
+                if P.NUM_TAG in tags:
+                    self.add_item_tag(0, first + i, pmt.intern(IMAGE_ID_TAG),
+                                      pmt.from_long(self._image_id(int(tags[P.NUM_TAG]))))
+        self.consume(0, pos)
+        self.packets_out += len(batch)
+        return len(batch)

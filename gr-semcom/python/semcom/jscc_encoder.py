@@ -1,0 +1,40 @@
+"""DeepJSCC encoder: one image vector in, one packet of K complex channel symbols out."""
+from __future__ import annotations
+
+import numpy as np
+import pmt
+from gnuradio import gr
+
+from semcom.runtime import Codec
+
+from . import ofdm_params as P
+
+
+class jscc_encoder(gr.interp_block):
+    """Runs a manifest codec's encoder (ONNX Runtime) on every image, batched per call of work().
+
+    Output: K unit-power complex symbols per image, the first tagged ``packet_len`` = K, ready for
+    ``ofdm_analog_tx``. Tags of the image (``image_id``...) move to its first symbol.
+    """
+
+    def __init__(self, model: str = "deepjscc-celeba64", max_batch: int = 64):
+        self.codec = Codec(model)
+        h, w = self.codec.resolution
+        k = self.codec.symbols
+        if k > P.MAX_SYMBOLS:
+            raise ValueError(f"model {model} sends {k} symbols per image; the OFDM header's length field "
+                             f"carries at most {P.MAX_SYMBOLS}")
+        gr.interp_block.__init__(self, "jscc_encoder", [(np.float32, 3 * h * w)], [np.complex64], k)
+        self.shape = (3, h, w)
+        self.max_batch = max_batch
+        self.set_max_noutput_items(k * max_batch)
+
+    def work(self, input_items, output_items):
+        k = self.codec.symbols
+        n = min(len(output_items[0]) // k, len(input_items[0]))
+        images = input_items[0][:n].reshape(n, *self.shape)
+        output_items[0][:n * k] = self.codec.encode(images).reshape(-1)
+        first = self.nitems_written(0)
+        for i in range(n):
+            self.add_item_tag(0, first + i * k, pmt.intern(P.LEN_TAG), pmt.from_long(k))
+        return n * k
