@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import time
+from pathlib import Path
 
 import numpy as np
 import pmt
@@ -31,7 +32,10 @@ class metrics_sink(gr.sync_block):
         self.originals = self.reference.as_float()
         self.role, self.size = role, size
         self.records: list[dict] = []
-        self._file = open(jsonl, "a", buffering=1) if jsonl else None
+        self._file = None
+        if jsonl:
+            Path(jsonl).parent.mkdir(parents=True, exist_ok=True)
+            self._file = open(jsonl, "a", buffering=1)
         self._socket = None
         if zmq_address:
             import zmq

@@ -22,13 +22,16 @@ class ofdm_analog_rx(gr.hier_block2):
         gr.hier_block2.__init__(self, "ofdm_analog_rx", gr.io_signature(1, 1, gr.sizeof_gr_complex),
                                 gr.io_signature(1, 1, gr.sizeof_gr_complex))
         sync1, sync2 = P.sync_words()
+        # Tags that came along with the samples (a simulated channel or ZMQ passes the TX's
+        # packet_len on) would cut the receiver's own tagged streams: stop them here.
+        gate = blocks.tag_gate(gr.sizeof_gr_complex, False)
         detect = digital.ofdm_sync_sc_cfb(P.FFT_LEN, P.CP_LEN, False, P.DETECTION_THRESHOLD)
         delay = blocks.delay(gr.sizeof_gr_complex, P.FFT_LEN + P.CP_LEN)
         oscillator = analog.frequency_modulator_fc(-2.0 / P.FFT_LEN)
         mixer = blocks.multiply_cc()
         demux = digital.header_payload_demux(3, P.FFT_LEN, P.CP_LEN, P.FRAME_TAG, "", True)
-        self.connect(self, detect)
-        self.connect(self, delay, (mixer, 0))
+        self.connect(self, gate, detect)
+        self.connect(gate, delay, (mixer, 0))
         self.connect((detect, 0), oscillator, (mixer, 1))
         self.connect(mixer, (demux, 0))
         self.connect((detect, 1), (demux, 1))

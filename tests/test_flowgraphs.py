@@ -1,0 +1,90 @@
+"""The GNU Radio side end to end: flowgraphs compile, and images cross the analog OFDM link."""
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from semcom import channel, data, evaluate, metrics
+from semcom.runtime import Codec
+
+ROOT = Path(__file__).resolve().parents[1]
+FLOWGRAPHS = sorted((ROOT / "flowgraphs").glob("*.grc"))
+GRC_BLOCKS = Path(sys.prefix) / "share" / "gnuradio" / "grc" / "blocks"
+
+
+def grcc(path: Path, out: Path) -> Path:
+    env = {**os.environ, "GRC_BLOCKS_PATH": str(GRC_BLOCKS)}
+    r = subprocess.run([sys.executable, "/usr/bin/grcc", "-o", str(out), str(path)], capture_output=True, text=True, env=env)
+    assert r.returncode == 0, r.stdout + r.stderr
+    return out / f"{path.stem}.py"
+
+
+@pytest.mark.parametrize("grc", FLOWGRAPHS, ids=[p.stem for p in FLOWGRAPHS])
+def test_flowgraph_compiles_and_imports(grc, tmp_path):
+    script = grcc(grc, tmp_path)
+    spec = importlib.util.spec_from_file_location(grc.stem, script)
+    spec.loader.exec_module(importlib.util.module_from_spec(spec))
+
+
+def run_until(tb, done, timeout: float = 120.0) -> None:
+    """Radio flowgraphs run until stopped (the channel and receiver never see an end of stream)."""
+    tb.start()
+    deadline = time.monotonic() + timeout
+    while not done() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    tb.stop()
+    tb.wait()
+
+
+def test_loopback_sim_receives_every_image_in_order(tmp_path):
+    script = grcc(ROOT / "flowgraphs" / "loopback_sim.grc", tmp_path)
+    spec = importlib.util.spec_from_file_location("loopback_sim", script)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    out = tmp_path / "out"
+    tb = module.loopback_sim(snr_db=20.0, frames=6, out=str(out))
+    run_until(tb, lambda: len(tb.bob_metrics.records) >= 6)
+    records = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
+    assert [rec["image_id"] for rec in records] == list(range(6))
+    assert len(list(out.glob("bob_*.png"))) == 6
+    assert all(17 < rec["snr_db"] < 23 for rec in records)
+
+
+def test_fifty_faces_over_ofdm_match_the_library_at_the_measured_snr(celeba):
+    """50 held-out faces: TX -> AWGN + CFO + 3-tap multipath -> RX at 20 dB. All frames arrive in
+    order, and Bob's PSNR is within 0.5 dB of the library's codec over AWGN at the SNR measured on
+    the equalised symbols. (At 10 dB about one header in 50 still fails its CRC: open work.)"""
+    from gnuradio import blocks, channels, gr
+    from gnuradio.semcom import jscc_decoder, jscc_encoder, ofdm_analog_rx, ofdm_analog_tx
+    from gnuradio.semcom import ofdm_params as P
+    import pmt
+
+    codec = Codec(evaluate.DEFAULT_CODEC)
+    faces = data.load_folder(celeba, codec.resolution, split="test", limit=50)
+    x = faces.as_float()
+    sent = codec.encode(x)
+    for snr_db in (20.0,):
+        tb = gr.top_block()
+        # repeat: later bursts flush the 50th through the receiver; stop once 50 are decoded
+        src = blocks.vector_source_f(x.reshape(-1).tolist(), True, x[0].size)
+        enc, tx, rx = jscc_encoder(), ofdm_analog_tx(), ofdm_analog_rx()
+        air = channels.channel_model(noise_voltage=P.noise_voltage(snr_db), frequency_offset=0.1 / P.FFT_LEN,
+                                     epsilon=1.0, taps=[1.0, 0.25 + 0.1j, 0.1j], noise_seed=7, block_tags=False)
+        symbols, dec = blocks.vector_sink_c(), jscc_decoder()
+        images = blocks.vector_sink_f(x[0].size)
+        tb.connect(src, enc, tx, air, rx, symbols)
+        tb.connect(rx, dec, images)
+        run_until(tb, lambda: dec.packets_out >= 50)
+        y = np.asarray(symbols.data(), np.complex64).reshape(-1, codec.symbols)[:50]
+        nums = [pmt.to_long(t.value) for t in symbols.tags() if pmt.symbol_to_string(t.key) == P.NUM_TAG][:50]
+        assert nums == list(range(50))
+        bob = np.asarray(images.data(), np.float32).reshape(-1, *x.shape[1:])[:50]
+        measured = np.mean([channel.measured_snr_db(a, b) for a, b in zip(sent, y)])
+        ref = codec.decode(channel.awgn(sent, measured, np.random.default_rng(0)), measured)
+        assert abs(metrics.psnr(bob, x).mean() - metrics.psnr(ref, x).mean()) < 0.5, (snr_db, measured)
