@@ -29,6 +29,10 @@ def test_resume_continues_from_the_checkpoint(tiny_codec, tmp_path):
     final = train(cfg, resume=True)
     history = torch.load(final, weights_only=False)["info"]["history"]
     assert [h["epoch"] for h in history] == [1, 2, 3, 4, 5]
+    assert history[-1]["minutes"] >= history[3]["minutes"]  # minutes add up across the resume
+    # the new budget re-planned the cosine decay: it ends at lr_min after epoch 5
+    scheduler = torch.load(run / "checkpoint.pt", weights_only=False)["scheduler"]
+    assert scheduler["_last_lr"][0] == pytest.approx(cfg.lr_min, rel=1e-3)
 
 
 def test_export_parity_on_random_and_real_inputs(tiny_codec):

@@ -88,3 +88,39 @@ def test_fifty_faces_over_ofdm_match_the_library_at_the_measured_snr(celeba):
         measured = np.mean([channel.measured_snr_db(a, b) for a, b in zip(sent, y)])
         ref = codec.decode(channel.awgn(sent, measured, np.random.default_rng(0)), measured)
         assert abs(metrics.psnr(bob, x).mean() - metrics.psnr(ref, x).mean()) < 0.5, (snr_db, measured)
+
+
+def test_zmq_processes_bob_and_eve_each_receive_every_frame(tmp_path):
+    """Alice, the channel, Bob and Eve as four processes over ZMQ at 20 dB: the channel's PUB gives
+    both receivers the same frames; each gets the first 200, in order, none twice."""
+    scripts = {name: grcc(ROOT / "flowgraphs" / f"{name}.grc", tmp_path)
+               for name in ("alice_tx_zmq", "channel_zmq", "bob_rx_zmq", "eve_rx_zmq")}
+    base = 20000 + os.getpid() % 20000
+    tx, air = f"tcp://127.0.0.1:{base}", f"tcp://127.0.0.1:{base + 1}"
+    args = {"channel_zmq": ["-s", "20", "--tx-address", tx, "--air-address", air],
+            "bob_rx_zmq": ["--air-address", air, "--metrics-address", f"tcp://127.0.0.1:{base + 2}", "-o", str(tmp_path / "bob")],
+            "eve_rx_zmq": ["--air-address", air, "--metrics-address", f"tcp://127.0.0.1:{base + 3}", "-o", str(tmp_path / "eve")],
+            "alice_tx_zmq": ["--tx-address", tx]}
+    procs = []
+
+    def ids(role):
+        path = tmp_path / role / "metrics.jsonl"
+        return [json.loads(line)["image_id"] for line in path.read_text().splitlines()] if path.exists() else []
+
+    try:
+        for name in ("channel_zmq", "bob_rx_zmq", "eve_rx_zmq"):
+            procs.append(subprocess.Popen([sys.executable, str(scripts[name]), *args[name]],
+                                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        time.sleep(3)  # subscribers first: a PUB socket sends nothing to those not yet connected
+        procs.append(subprocess.Popen([sys.executable, str(scripts["alice_tx_zmq"]), *args["alice_tx_zmq"]],
+                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        deadline = time.monotonic() + 180
+        while min(len(ids("bob")), len(ids("eve"))) < 200 and time.monotonic() < deadline:
+            time.sleep(0.5)
+    finally:
+        for p in procs:
+            p.terminate()
+        for p in procs:
+            p.wait(timeout=30)
+    for role in ("bob", "eve"):
+        assert ids(role)[:200] == list(range(200)), role

@@ -42,7 +42,7 @@ class CodecTrainConfig:
     seed: int = 0
     limit: int | None = None  # train on the first N images of the split only (smoke runs)
     val_images: int = 256
-    max_minutes: float | None = None  # stop early (after a checkpoint) once this much time is spent
+    max_minutes: float | None = None  # stop this run after the epoch that passes this many minutes
 
 
 def training_channel(cfg: CodecTrainConfig):
@@ -104,6 +104,8 @@ def train(cfg: CodecTrainConfig, resume: bool = False) -> Path:
         sched.load_state_dict(ckpt["scheduler"])
         common.set_rng_state(ckpt["rng"])
         start_epoch, history = ckpt["epoch"], ckpt["history"]
+        # a new epoch budget on resume re-plans the cosine decay to end with it
+        sched.T_max = cfg.epochs * steps_per_epoch
     net = DistributedDataParallel(model) if rt.world > 1 else model
     chan = training_channel(cfg)
     if rt.main:
@@ -113,7 +115,7 @@ def train(cfg: CodecTrainConfig, resume: bool = False) -> Path:
               f"{rt.world} process(es)")
 
     started = time.monotonic()
-    epoch = start_epoch
+    spent_before = history[-1]["minutes"] if history else 0.0  # training minutes add up across resumes
     for epoch in range(start_epoch, cfg.epochs):
         order = torch.randperm(len(images), generator=torch.Generator().manual_seed(cfg.seed * 1000 + epoch))
         order = order[rt.rank::rt.world][: steps_per_epoch * cfg.batch]
@@ -133,20 +135,21 @@ def train(cfg: CodecTrainConfig, resume: bool = False) -> Path:
             running = 0.98 * running + 0.02 * loss.item() if step else loss.item()
             bar.set_postfix(psnr=f"{-10 * math.log10(max(running, 1e-10)):.2f}", lr=f"{sched.get_last_lr()[0]:.1e}")
         if rt.main:
-            record = {"epoch": epoch + 1, "train_loss": running, "minutes": (time.monotonic() - started) / 60,
+            record = {"epoch": epoch + 1, "train_loss": running, "minutes": spent_before + (time.monotonic() - started) / 60,
                       **validate(model, val_images, rt.device)}
             history.append(record)
             print(json.dumps(record))
             common.save_atomic({"model": model.state_dict(), "optimizer": opt.state_dict(),
                                 "scheduler": sched.state_dict(), "rng": common.rng_state(),
                                 "epoch": epoch + 1, "history": history, "config": asdict(cfg)}, ckpt_path)
-        if cfg.max_minutes is not None and (time.monotonic() - started) / 60 > cfg.max_minutes:
+        out_of_time = cfg.max_minutes is not None and (time.monotonic() - started) / 60 > cfg.max_minutes
+        if common.on_any_rank(out_of_time, rt):
             if rt.main:
                 print(f"stopping after epoch {epoch + 1}: time limit of {cfg.max_minutes} minutes reached")
             break
     final = out / "codec.pt"
     if rt.main:
-        save_jscc(model, final, {"train": asdict(cfg), "epochs_done": epoch + 1, "history": history,
+        save_jscc(model, final, {"train": asdict(cfg), "epochs_done": len(history), "history": history,
                                  "train_images": len(images), "device": str(rt.device)})
     common.teardown(rt)
     return final

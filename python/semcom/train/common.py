@@ -36,6 +36,15 @@ def setup(device: str | None = None) -> Runtime:
     return Runtime(dev)
 
 
+def on_any_rank(flag: bool, rt: Runtime) -> bool:
+    """True on every process when it is true on one (so all stop at the same epoch)."""
+    if rt.world == 1:
+        return flag
+    t = torch.tensor([float(flag)], device=rt.device)
+    dist.all_reduce(t, op=dist.ReduceOp.MAX)
+    return bool(t.item())
+
+
 def teardown(rt: Runtime) -> None:
     if rt.world > 1:
         dist.destroy_process_group()
