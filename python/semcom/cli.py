@@ -7,14 +7,14 @@ import os
 import sys
 from pathlib import Path
 
-from . import evaluate
+from . import data, evaluate
 from .evaluate import fmt
 
 
 def _train_codec(args) -> None:
     from .nn.jscc import JSCCConfig
     from .train.codec import CodecTrainConfig, train
-    root = args.data or evaluate.data.default_data_dir()
+    root = args.data or data.default_data_dir()
     if root is None:
         raise SystemExit("no --data given, $SEMCOM_DATA unset and ../shared/data/celeba-10k not found")
     cfg = CodecTrainConfig(
@@ -28,13 +28,12 @@ def _train_codec(args) -> None:
 
 
 def _export_codec(args) -> None:
-    from .data import load_folder
     from .export import export_codec
     from .train.codec import load_jscc
     model, info = load_jscc(args.checkpoint)
     real = None
     if args.data:
-        real = load_folder(args.data, (model.cfg.height, model.cfg.width), split=args.split, limit=16).as_float()
+        real = data.load_folder(args.data, (model.cfg.height, model.cfg.width), split=args.split, limit=16).as_float()
     train_info = info.get("train", {})
     record = {"data": Path(train_info.get("data", "?")).name, "split": "train (identity-disjoint, 10% of identities held out, seed 0)",
               "images": info.get("train_images"), "epochs": info.get("epochs_done"),
@@ -59,7 +58,7 @@ def _eval_codec(args) -> None:
         print(f"{r['snr_db']:7.1f} {fmt(r['psnr']):>7} {fmt(r['ms_ssim'], 4):>8} {fmt(r['lpips'], 3):>6} {r['n']:6d}")
     payload = {"channel": chan.kind, "fading": chan.fading if chan.kind == "rayleigh" else None,
                "equalizer": chan.eq if chan.kind == "rayleigh" else None, "model": codec.name,
-               "data": str(args.data or evaluate.data.default_data_dir()), "split": args.split, "results": results}
+               "data": str(args.data or data.default_data_dir()), "split": args.split, "results": results}
     evaluate.write_json(args.json, payload)
     if args.record:
         from .export import update_manifest

@@ -51,7 +51,7 @@ def _grid(path: Path, x: np.ndarray, rows, names: list[str], kind: str) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     cols = 1 + 2 * len(rows)
-    fig, axes = plt.subplots(len(x), cols, figsize=(1.6 * cols, 1.9 * len(x)), dpi=110, squeeze=False)
+    fig, axes = plt.subplots(len(x), cols, figsize=(1.6 * cols, 2.2 * len(x)), dpi=110, squeeze=False)
     for i in range(len(x)):
         panels = [(x[i], names[i])]
         panels += [(r[1][i], f"DeepJSCC {r[0]:g} dB\n{metrics.psnr(r[1][i], x[i])[0]:.1f} dB PSNR") for r in rows]
