@@ -21,6 +21,20 @@ def projection(fft_len: int = P.FFT_LEN, taps: int = P.CP_LEN, early: int = EARL
     return active, basis @ np.linalg.pinv(basis)
 
 
+_ACTIVE, _PROJECTOR = projection()
+
+
+def smooth(taps: np.ndarray) -> np.ndarray:
+    """A channel estimate (FFT_LEN bins, FFT-shifted) projected onto CP-long impulse responses."""
+    out = np.zeros(len(taps), np.complex64)
+    out[_ACTIVE] = _PROJECTOR @ taps[_ACTIVE]
+    return out
+
+
+def taps_from_pmt(value) -> np.ndarray:
+    return np.asarray(pmt.c32vector_elements(value), np.complex64)
+
+
 class ofdm_chanest_smoother(gr.sync_block):
     """Replaces the ``ofdm_sync_chan_taps`` tag of ``ofdm_chanest_vcvc`` by its projection on
     impulse responses no longer than the cyclic prefix. The raw estimate divides one noisy
@@ -33,12 +47,6 @@ class ofdm_chanest_smoother(gr.sync_block):
     def __init__(self):
         gr.sync_block.__init__(self, "ofdm_chanest_smoother", [(np.complex64, P.FFT_LEN)], [(np.complex64, P.FFT_LEN)])
         self.set_tag_propagation_policy(gr.TPP_DONT)
-        self.active, self.projector = projection()
-
-    def smooth(self, taps: np.ndarray) -> np.ndarray:
-        out = np.zeros_like(taps)
-        out[self.active] = self.projector @ taps[self.active]
-        return out
 
     def work(self, input_items, output_items):
         n = len(output_items[0])
@@ -47,7 +55,7 @@ class ofdm_chanest_smoother(gr.sync_block):
         for t in self.get_tags_in_window(0, 0, n):
             value = t.value
             if pmt.symbol_to_string(t.key) == CHAN_TAPS_TAG:
-                taps = np.asarray(pmt.c32vector_elements(value), np.complex64)
-                value = pmt.init_c32vector(len(taps), self.smooth(taps).astype(np.complex64).tolist())
+                smoothed = smooth(taps_from_pmt(value))
+                value = pmt.init_c32vector(len(smoothed), smoothed.tolist())
             self.add_item_tag(0, t.offset + delta, t.key, value)
         return n

@@ -6,7 +6,7 @@ import pmt
 from gnuradio import gr
 
 from . import ofdm_params as P
-from .ofdm_chanest_smoother import CHAN_TAPS_TAG, projection
+from .ofdm_chanest_smoother import CHAN_TAPS_TAG, smooth, taps_from_pmt
 
 CARR_OFFSET_TAG = "ofdm_sync_carr_offset"
 
@@ -33,7 +33,6 @@ class ofdm_phase_tracker(gr.basic_block):
         self.set_min_output_buffer(4 * (P.MAX_SYMBOLS // len(P.OCCUPIED[0]) + 2))
         self.pilot_bins = np.array(P.PILOTS[0]) + P.FFT_LEN // 2  # FFT-shifted order
         self.pilot_symbols = np.array(P.PILOT_SYMBOLS, dtype=np.complex64)
-        self.active, self.projector = projection()
         self.frames_out = 0
         self.frames_dropped = 0
 
@@ -57,9 +56,7 @@ class ofdm_phase_tracker(gr.basic_block):
         if not np.isfinite(frame).all():
             self.frames_dropped += 1
             return 0
-        taps = np.zeros(P.FFT_LEN, np.complex64)
-        raw = np.asarray(pmt.c32vector_elements(head[CHAN_TAPS_TAG].value), np.complex64)
-        taps[self.active] = self.projector @ raw[self.active]
+        taps = smooth(taps_from_pmt(head[CHAN_TAPS_TAG].value))
         offset = pmt.to_long(head[CARR_OFFSET_TAG].value) if CARR_OFFSET_TAG in head else 0
         out[:n], snr_db = self.track(frame, taps, offset)
         for key, t in head.items():
