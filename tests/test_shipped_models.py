@@ -48,3 +48,46 @@ def test_recorded_metrics_hold_on_held_out_faces(shipped, celeba, key):
     want = {r["snr_db"]: r["psnr"] for r in recorded["results"]}
     for row in got:
         assert abs(row["psnr"] - want[row["snr_db"]]) < 1.0, (row, want)
+
+
+# --- the public demo stego key -------------------------------------------------------------------
+
+def test_demo_key_is_verified_and_fits_the_codec(shipped):
+    from semcom import keys
+    codec, _ = shipped
+    entry = runtime.model_entry(keys.DEMO_KEY)
+    assert entry["kind"] == "stego-inn" and entry["demo"] and entry["codec"] == CODEC
+    stego = keys.Stego(keys.DEMO_KEY)
+    stego.check_codec(codec)
+    assert stego.demo and runtime.sha256(stego.path) == entry["key"]["sha256"]
+
+
+def test_demo_key_onnx_matches_its_torch_weights(shipped):
+    from semcom import keys
+    codec, model = shipped
+    inn, _ = keys.load_inn(keys.DEMO_KEY)
+    stego = keys.Stego(keys.DEMO_KEY)
+    portraits = parity_images(model, None)["real"]
+    s = codec.encode(portraits)
+    host, private = s, s[::-1].copy()
+    container = stego.embed(host, private)
+    as_iq = lambda z: torch.from_numpy(np.ascontiguousarray(z).view(np.float32).reshape(len(z), -1, 2))  # noqa: E731
+    with torch.no_grad():
+        want, _ = inn(as_iq(host), as_iq(private))
+        _, want_p = inn.inverse(want, torch.zeros_like(want))
+    assert np.abs(as_iq(container).numpy() - want.numpy()).max() <= PARITY_TOLERANCE
+    assert np.abs(as_iq(stego.extract(container)[1]).numpy() - want_p.numpy()).max() <= PARITY_TOLERANCE
+
+
+def test_demo_key_recorded_metrics_hold_on_held_out_pairs(shipped, celeba):
+    """Bob's and Eve's PSNR on the first 128 held-out faces (64 pairs) stay within 1 dB of the
+    figures recorded over the whole held-out split."""
+    from semcom import keys, stego_eval
+    codec, _ = shipped
+    recorded = runtime.model_entry(keys.DEMO_KEY)["metrics"]["awgn"]
+    want = {r["snr_db"]: r for r in recorded["results"]}
+    images = data.load_folder(celeba, codec.resolution, split="test", limit=128)
+    got = stego_eval.eval_stego(codec, keys.Stego(keys.DEMO_KEY), images, celeba, channel.Channel("awgn"), [10.0, 20.0])
+    for row in got:
+        for role in ("bob_host", "bob_private", "eve_decoder_vs_host", "eve_decoder_vs_private"):
+            assert abs(row[role]["psnr"] - want[row["snr_db"]][role]["psnr"]) < 1.0, (role, row, want[row["snr_db"]])

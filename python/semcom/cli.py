@@ -27,6 +27,20 @@ def _train_codec(args) -> None:
         print(f"wrote {final}")
 
 
+def _train_stego(args) -> None:
+    from .train.stego import StegoTrainConfig, train
+    root = args.data or data.default_data_dir()
+    if root is None:
+        raise SystemExit("no --data given, $SEMCOM_DATA unset and ../shared/data/celeba-10k not found")
+    cfg = StegoTrainConfig(
+        data=str(root), out=str(args.out), codec=args.codec, samples=args.samples or None, steps=args.steps,
+        batch=args.batch, lr=args.lr, weights=tuple(args.weights), channel=args.channel, fading=args.fading,
+        snr_min=args.snr_range[0], snr_max=args.snr_range[1], lost=args.lost, adversarial=args.adversarial,
+        blocks=args.blocks, hidden=args.hidden, seed=args.seed, max_minutes=args.max_minutes, demo=args.demo,
+        init=str(args.init) if args.init else None)
+    print(f"wrote {train(cfg, resume=args.resume)} (owner-only; share it with Bob over a secure channel)")
+
+
 def _export_codec(args) -> None:
     from .export import export_codec
     from .train.codec import load_jscc
@@ -45,6 +59,32 @@ def _export_codec(args) -> None:
     print(json.dumps({"name": args.name, "parity_max_abs_diff": entry["parity_max_abs_diff"]}, indent=2))
 
 
+def _export_stego(args) -> None:
+    """Ship a key in the models folder as a public demo key: copy it, describe it in the manifest."""
+    import shutil
+    from . import keys
+    from .export import update_manifest
+    from .runtime import sha256
+    meta, _ = keys.read(args.key)
+    if not meta.get("demo"):
+        raise SystemExit(f"{args.key} is a private key (trained without --demo); shipping it in {args.out} "
+                         "would publish it. Train a separate key with --demo for the models folder.")
+    target = args.out / f"{args.name}.key"
+    shutil.copyfile(args.key, target)
+    target.chmod(0o644)  # a demo key is public by definition
+    k = meta["symbols"]
+    update_manifest(args.out, args.name, {
+        "kind": "stego-inn", "codec": meta["codec"], "symbols": k, "demo": True, "lost_estimate": meta["lost"],
+        "config": meta["config"], "parameters": meta["parameters"],
+        "key": {"file": target.name, "sha256": sha256(target)},
+        "parts": {"embed": {"inputs": {"host": ["batch", k, 2], "private": ["batch", k, 2]},
+                            "outputs": {"container": ["batch", k, 2], "lost": ["batch", k, 2]}},
+                  "extract": {"inputs": {"container": ["batch", k, 2], "lost": ["batch", k, 2]},
+                              "outputs": {"host": ["batch", k, 2], "private": ["batch", k, 2]}}},
+        "parity_max_abs_diff": meta["parity_max_abs_diff"], "training": meta["training"]})
+    print(f"wrote {target} and its manifest entry {args.name!r}")
+
+
 def _eval_codec(args) -> None:
     from . import lpips
     from .runtime import Codec
@@ -61,13 +101,18 @@ def _eval_codec(args) -> None:
                "data": str(args.data or data.default_data_dir()), "split": args.split, "results": results}
     evaluate.write_json(args.json, payload)
     if args.record:
-        from .export import update_manifest
-        from .runtime import models_dir, model_entry
-        key = chan.kind if chan.kind == "awgn" else f"rayleigh-{chan.fading}-{chan.eq}"
-        entry = model_entry(codec.name)
-        entry.setdefault("metrics", {})[key] = {k: v for k, v in payload.items() if k != "data"} | {
-            "data": Path(payload["data"]).name}
-        update_manifest(models_dir(), codec.name, entry, keep=())
+        _record_metrics(codec.name, chan, {k: v for k, v in payload.items() if k != "data"} | {
+            "data": Path(payload["data"]).name})
+
+
+def _record_metrics(name: str, chan, figures: dict) -> None:
+    """Store evaluation results as a manifest entry's metrics, one slot per channel setting."""
+    from .export import update_manifest
+    from .runtime import model_entry, models_dir
+    slot = chan.kind if chan.kind == "awgn" else f"rayleigh-{chan.fading}-{chan.eq}"
+    entry = model_entry(name)
+    entry.setdefault("metrics", {})[slot] = figures
+    update_manifest(models_dir(), name, entry, keep=())
 
 
 def _eval_baseline(args) -> None:
@@ -90,6 +135,65 @@ def _eval_baseline(args) -> None:
             "WebP at capacity": (snrs, [r["webp"]["psnr"] for r in results]),
             "JPEG at capacity": (snrs, [r["jpeg"]["psnr"] for r in results])},
             f"{codec.name}, {chan.kind}, K={codec.symbols}, n={len(images)}")
+
+
+def _eval_stego(args) -> None:
+    from . import lpips, stego_eval
+    from .keys import Stego
+    from .runtime import Codec
+    codec = Codec(args.model)
+    stego = Stego(args.key)
+    wrong = Stego(args.wrong_key) if args.wrong_key else None
+    images = evaluate.images_from_args(args, codec.resolution)
+    chan = evaluate.channel_from_args(args)
+    root = args.data or data.default_data_dir()
+    results = stego_eval.eval_stego(codec, stego, images, root, chan, args.snr, args.seed, args.batch,
+                                    lpips.load(), wrong)
+    print(f"covert communication with key {stego.path.name} over {chan.kind}, {results[0]['pairs']} (host, private) pairs")
+    cols = ["bob_host", "bob_private", "jscc_reference", "eve_decoder_vs_host", "eve_decoder_vs_private"]
+    cols += [stego_eval.WRONG_KEY] if wrong else []
+    print(f"{'SNR dB':>7} " + " ".join(f"{c:>22}" for c in cols) + "   (PSNR dB / MS-SSIM)")
+    for r in results:
+        print(f"{r['snr_db']:7.1f} " + " ".join(f"{fmt(r[c]['psnr']):>13} / {fmt(r[c]['ms_ssim'], 4)}" for c in cols))
+    evaluate.write_json(args.json, {"channel": chan.kind, "fading": chan.fading if chan.kind == "rayleigh" else None,
+                                    "codec": codec.name, "key": stego.path.name, "lost_estimate": stego.lost_mode,
+                                    "wrong_key": wrong.path.name if wrong else None,
+                                    "data": str(root), "split": args.split, "results": results})
+    if args.plot:
+        stego_eval.plot(args.plot, results, f"key {stego.path.name}, {chan.kind}, {results[0]['pairs']} pairs")
+    if args.record:
+        from .runtime import read_manifest
+        if args.key not in read_manifest()["models"]:
+            raise SystemExit(f"--record stores figures in the manifest: --key must name a manifest entry, got {args.key}")
+        _record_metrics(args.key, chan, {"channel": chan.kind, "codec": codec.name, "data": Path(root).name,
+                                         "split": args.split, "wrong_key": wrong.path.name if wrong else None,
+                                         "results": results})
+
+
+def _eval_steganalysis(args) -> None:
+    from . import steganalysis
+    from .keys import Stego
+    from .runtime import Codec
+    codec = Codec(args.model)
+    stego = Stego(args.key)
+    stego.check_codec(codec)
+    root = args.data or data.default_data_dir()
+    if root is None:
+        raise SystemExit("no --data given, $SEMCOM_DATA unset and ../shared/data/celeba-10k not found")
+    train_set = data.load_folder(root, codec.resolution, split="train", limit=args.train_images, progress=True)
+    test_set = data.load_folder(root, codec.resolution, split="test", limit=args.limit, progress=True)
+    train = steganalysis.clean_signals(codec, stego, train_set, args.seed)
+    test = steganalysis.clean_signals(codec, stego, test_set, args.seed + 1)
+    chan = evaluate.channel_from_args(args)
+    latent = tuple(stego.meta["config"]["latent"])
+    results = [steganalysis.detection_accuracy(train, test, latent, chan, s, args.epochs, seed=args.seed)
+               for s in args.snr]
+    print(f"steganalyser against key {stego.path.name} over {chan.kind} (chance: 0.50)")
+    print(f"{'SNR dB':>7} {'held-out acc':>13} {'train acc':>10} {'test signals':>13}")
+    for r in results:
+        print(f"{r['snr_db']:7.1f} {r['accuracy']:13.3f} {r['train_accuracy']:10.3f} {r['test_signals']:13d}")
+    evaluate.write_json(args.json, {"channel": chan.kind, "codec": codec.name, "key": stego.path.name,
+                                    "data": str(root), "results": results})
 
 
 def _bench(args) -> None:
@@ -126,6 +230,32 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.pt")
     t.set_defaults(func=_train_codec)
 
+    t = train.add_parser("stego", help="train an INN stego key on top of a frozen codec")
+    t.add_argument("--data", type=Path, default=None, help="image folder (default: $SEMCOM_DATA or ../shared/data/celeba-10k)")
+    t.add_argument("--out", type=Path, default=Path("keys/private.key"),
+                   help="the key file to write (owner-only; keep it out of git: keys/ is ignored)")
+    t.add_argument("--codec", default=evaluate.DEFAULT_CODEC, help="codec name in models/manifest.json (frozen)")
+    t.add_argument("--samples", type=int, default=1000, help="training images (0: the whole train split)")
+    t.add_argument("--steps", type=int, default=1500)
+    t.add_argument("--batch", type=int, default=128)
+    t.add_argument("--lr", type=float, default=1e-3)
+    t.add_argument("--weights", type=float, nargs=5, default=[1.0, 2.0, 2.0, 1.0, 1.0], metavar="L",
+                   help="lambda 1..5: container, lost information, Bob's host, Bob's private, private image")
+    t.add_argument("--channel", choices=["awgn", "rayleigh", "mixed"], default="mixed")
+    t.add_argument("--fading", choices=["block", "fast"], default="block")
+    t.add_argument("--snr-range", type=float, nargs=2, default=[0.0, 20.0], metavar=("MIN", "MAX"))
+    t.add_argument("--lost", choices=["zero", "gaussian"], default="zero",
+                   help="Bob's estimate of the lost information: zeros, or a N(0, 1/2) sample per part")
+    t.add_argument("--adversarial", type=float, default=0.0, help="weight of the steganalyser-fooling term (0: off)")
+    t.add_argument("--blocks", type=int, default=8, help="invertible blocks")
+    t.add_argument("--hidden", type=int, default=64, help="width of the coupling networks")
+    t.add_argument("--seed", type=int, default=0, help="a different seed makes a different key")
+    t.add_argument("--max-minutes", type=float, default=None, help="stop after the step that passes this time")
+    t.add_argument("--resume", action="store_true", help="continue from OUT with suffix .ckpt")
+    t.add_argument("--demo", action="store_true", help="mark the key as a public demo key (for models/)")
+    t.add_argument("--init", type=Path, default=None, help="start from this key's INN (fine-tuning)")
+    t.set_defaults(func=_train_stego)
+
     export = sub.add_parser("export", help="export to ONNX with a parity check").add_subparsers(dest="what", required=True)
     e = export.add_parser("codec")
     e.add_argument("--checkpoint", type=Path, required=True, help="codec.pt written by 'semcom train codec'")
@@ -134,6 +264,12 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--data", type=Path, default=None, help="real images for the parity check (default: sample portraits)")
     e.add_argument("--split", choices=["train", "test"], default=None)
     e.set_defaults(func=_export_codec)
+
+    e = export.add_parser("stego", help="ship a demo key (trained with --demo) in the models folder")
+    e.add_argument("--key", type=Path, required=True, help="key file written by 'semcom train stego --demo'")
+    e.add_argument("--name", default="stego-inn-demo")
+    e.add_argument("--out", type=Path, default=None, help="models folder (default: the project's models/)")
+    e.set_defaults(func=_export_stego)
 
     ev = sub.add_parser("eval", help="evaluate over the channel").add_subparsers(dest="what", required=True)
     c = ev.add_parser("codec", help="DeepJSCC through ONNX Runtime")
@@ -144,6 +280,22 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_common_options(b)
     b.add_argument("--plot", type=Path, default=None, help="PNG of PSNR vs SNR: DeepJSCC, JPEG, WebP")
     b.set_defaults(func=_eval_baseline)
+
+    st = ev.add_parser("stego", help="covert communication: Bob and Eve against plain DeepJSCC")
+    evaluate.add_common_options(st)
+    st.add_argument("--key", default="stego-inn-demo",
+                    help="stego key file, or a key's name in models/manifest.json (default: the public demo key)")
+    st.add_argument("--wrong-key", default=None, help="also extract with this other key (it must not recover the private image)")
+    st.add_argument("--plot", type=Path, default=None, help="PNG of PSNR and MS-SSIM vs SNR (the paper's Figs. 7-8)")
+    st.add_argument("--record", action="store_true", help="store the results as the key's metrics in the manifest")
+    st.set_defaults(func=_eval_stego)
+
+    sa = ev.add_parser("steganalysis", help="how well a trained classifier tells containers from plain signals")
+    evaluate.add_common_options(sa)
+    sa.add_argument("--key", default="stego-inn-demo", help="stego key file or manifest name")
+    sa.add_argument("--train-images", type=int, default=3000, help="images of the train split for the analyst")
+    sa.add_argument("--epochs", type=int, default=30)
+    sa.set_defaults(func=_eval_steganalysis, split="test")
 
     bench = sub.add_parser("bench", help="throughput of the codec: ONNX Runtime vs torch, and the compute bound")
     bench.add_argument("--model", default=evaluate.DEFAULT_CODEC)

@@ -114,3 +114,44 @@ def update_manifest(directory: Path, name: str, entry: dict, keep: tuple[str, ..
     old = manifest["models"].get(name, {})
     manifest["models"][name] = {**{key: old[key] for key in keep if key in old}, **entry}
     path.write_text(json.dumps(manifest, indent=2, sort_keys=False) + "\n")
+
+
+def export_stego_key(inn, path: Path, codec: str, lost: str, info: dict | None = None,
+                     real_symbols: np.ndarray | None = None, demo: bool = False) -> dict:
+    """Write a stego key file (``keys`` format): ONNX embed and extract, parity-checked against
+    torch on random unit-power symbols and, when given, on real ones; returns the key's description."""
+    import io
+    import tempfile
+
+    from . import keys
+    from .nn.stego import Embed, Extract
+    inn = inn.eval().cpu()
+    k = inn.cfg.symbols
+    rng = np.random.default_rng(2)
+    sets = {"random": (rng.standard_normal((2, 4, k, 2)) * 0.5 ** 0.5).astype(np.float32)}
+    if real_symbols is not None:
+        sets["real"] = real_symbols.astype(np.float32)
+    parity, members = {}, {}
+    with tempfile.TemporaryDirectory() as tmp:
+        embed_path, extract_path = Path(tmp) / "embed.onnx", Path(tmp) / "extract.onnx"
+        example = (torch.randn(2, k, 2), torch.randn(2, k, 2))
+        _export(Embed(inn), example, embed_path, ["host", "private"], ["container", "lost"])
+        _export(Extract(inn), example, extract_path, ["container", "lost"], ["host", "private"])
+        for what, (host, private) in sets.items():
+            parity[f"embed_{what}"] = check_parity(Embed(inn), embed_path, {"host": host, "private": private},
+                                                   f"{what} symbols")
+            with torch.no_grad():
+                container, r = inn(torch.from_numpy(host), torch.from_numpy(private))
+            parity[f"extract_{what}"] = check_parity(Extract(inn), extract_path,
+                                                     {"container": container.numpy(), "lost": r.numpy()},
+                                                     f"containers of {what} symbols")
+        members["embed.onnx"] = embed_path.read_bytes()
+        members["extract.onnx"] = extract_path.read_bytes()
+    buf = io.BytesIO()
+    torch.save(inn.state_dict(), buf)
+    members["inn.pt"] = buf.getvalue()
+    meta = {"codec": codec, "symbols": k, "config": inn.cfg.to_dict(), "lost": lost, "demo": demo,
+            "parameters": sum(p.numel() for p in inn.parameters()), "parity_max_abs_diff": parity,
+            "training": info or {}}
+    keys.write(path, meta, members)
+    return meta

@@ -1,7 +1,8 @@
 """gnuradio.semcom: secure semantic communication blocks (gr-semcom).
 
 The analog OFDM PHY carries DeepJSCC symbols (one image = one packet); the models run through the
-``semcom`` library's ONNX runtime.
+``semcom`` library's ONNX runtime; the stego blocks hide a private packet in a host packet with a
+key that Alice and Bob share.
 """
 from .image_sink import image_sink
 from .image_source import image_source
@@ -12,3 +13,5 @@ from .ofdm_analog_rx import ofdm_analog_rx
 from .ofdm_analog_tx import ofdm_analog_tx
 from .ofdm_chanest_smoother import ofdm_chanest_smoother
 from .ofdm_phase_tracker import ofdm_phase_tracker
+from .stego_embed import stego_embed
+from .stego_extract import stego_extract

@@ -9,11 +9,12 @@ from semcom.runtime import Codec
 
 from . import ofdm_params as P
 from .image_source import IMAGE_ID_TAG
+from .packets import DropCounts, PacketReader
 
 SEQ_MODULO = 1 << 12  # the header's sequence number field
 
 
-class jscc_decoder(gr.basic_block):
+class jscc_decoder(DropCounts, gr.basic_block):
     """Decodes every complete packet (``packet_len`` = K) into an image vector.
 
     The SNR given to the decoder is the packet's ``snr_db`` tag (the receiver's estimate), else
@@ -29,7 +30,8 @@ class jscc_decoder(gr.basic_block):
         self.set_tag_propagation_policy(gr.TPP_DONT)
         self.snr_db = snr_db
         self.max_batch = max_batch
-        self.packets_out = self.packets_dropped = self.symbols_dropped = 0
+        self.reader = PacketReader(self.codec.symbols)
+        self.packets_out = 0
         self._last_id = -1
 
     def forecast(self, noutput_items, ninputs):
@@ -42,27 +44,7 @@ class jscc_decoder(gr.basic_block):
     def general_work(self, input_items, output_items):
         inp, out = input_items[0], output_items[0]
         k = self.codec.symbols
-        start = self.nitems_read(0)
-        by_offset = {}
-        for t in self.get_tags_in_window(0, 0, len(inp)):
-            by_offset.setdefault(t.offset - start, {})[pmt.symbol_to_string(t.key)] = pmt.to_python(t.value)
-        heads = sorted(rel for rel, tags in by_offset.items() if P.LEN_TAG in tags)
-        pos, batch = 0, []
-        for rel in heads:
-            if rel > pos:  # symbols outside a packet
-                self.symbols_dropped += rel - pos
-                pos = rel
-            length = int(by_offset[rel][P.LEN_TAG])
-            if pos + length > len(inp) or len(batch) == min(len(out), self.max_batch):
-                break
-            if length != k:
-                self.packets_dropped += 1
-            else:
-                batch.append((rel, by_offset[rel]))
-            pos += length
-        if not heads:
-            pos = len(inp)
-            self.symbols_dropped += pos
+        batch, consumed = self.reader.read(self, 0, len(inp), min(len(out), self.max_batch))
         if batch:
             symbols = np.stack([inp[rel:rel + k] for rel, _ in batch])
             snr = np.array([tags.get(P.SNR_TAG, self.snr_db) for _, tags in batch], np.float32)
@@ -75,6 +57,6 @@ class jscc_decoder(gr.basic_block):
                 if P.NUM_TAG in tags:
                     self.add_item_tag(0, first + i, pmt.intern(IMAGE_ID_TAG),
                                       pmt.from_long(self._image_id(int(tags[P.NUM_TAG]))))
-        self.consume(0, pos)
+        self.consume(0, consumed)
         self.packets_out += len(batch)
         return len(batch)

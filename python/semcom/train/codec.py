@@ -45,12 +45,12 @@ class CodecTrainConfig:
     max_minutes: float | None = None  # stop this run after the epoch that passes this many minutes
 
 
-def training_channel(cfg: CodecTrainConfig):
-    """The channel of the training loop; ``mixed`` sends the first half of each batch over AWGN and
+def training_channel(kind: str, fading: str = "block"):
+    """The channel of a training loop; ``mixed`` sends the first half of each batch over AWGN and
     the second half over Rayleigh fading."""
-    if cfg.channel != "mixed":
-        return channel.Channel(cfg.channel, cfg.fading)
-    awgn, rayleigh = channel.Channel("awgn"), channel.Channel("rayleigh", cfg.fading)
+    if kind != "mixed":
+        return channel.Channel(kind, fading)
+    awgn, rayleigh = channel.Channel("awgn"), channel.Channel("rayleigh", fading)
 
     def mixed(x, snr):
         half = x.shape[0] // 2
@@ -107,7 +107,7 @@ def train(cfg: CodecTrainConfig, resume: bool = False) -> Path:
         # a new epoch budget on resume re-plans the cosine decay to end with it
         sched.T_max = cfg.epochs * steps_per_epoch
     net = DistributedDataParallel(model) if rt.world > 1 else model
-    chan = training_channel(cfg)
+    chan = training_channel(cfg.channel, cfg.fading)
     if rt.main:
         out.mkdir(parents=True, exist_ok=True)
         print(f"training DeepJSCC {cfg.model} on {len(images)} images ({len(train_set.skipped)} skipped), "

@@ -1,0 +1,55 @@
+"""Reading tagged-stream packets of a known length, for the blocks that take whole packets."""
+from __future__ import annotations
+
+import pmt
+
+from . import ofdm_params as P
+
+
+class PacketReader:
+    """Splits the input window of a block into packets of exactly ``length`` items.
+
+    A packet of another length, or items before the first ``packet_len`` tag, are dropped and
+    counted (``packets_dropped``, ``symbols_dropped``), never handed on as a packet.
+    """
+
+    def __init__(self, length: int):
+        self.length = length
+        self.packets_dropped = self.symbols_dropped = 0
+
+    def read(self, block, port: int, available: int, max_packets: int) -> tuple[list[tuple[int, dict]], int]:
+        """(complete packets as (relative offset, their tags by key), items to consume)."""
+        start = block.nitems_read(port)
+        by_offset: dict[int, dict] = {}
+        for t in block.get_tags_in_window(port, 0, available):
+            by_offset.setdefault(t.offset - start, {})[pmt.symbol_to_string(t.key)] = pmt.to_python(t.value)
+        heads = sorted(rel for rel, tags in by_offset.items() if P.LEN_TAG in tags)
+        if not heads:
+            self.symbols_dropped += available
+            return [], available
+        pos, packets = 0, []
+        for rel in heads:
+            if rel > pos:  # items outside a packet
+                self.symbols_dropped += rel - pos
+                pos = rel
+            length = int(by_offset[rel][P.LEN_TAG])
+            if pos + length > available or len(packets) == max_packets:
+                break
+            if length != self.length:
+                self.packets_dropped += 1
+            else:
+                packets.append((rel, by_offset[rel]))
+            pos += length
+        return packets, pos
+
+
+class DropCounts:
+    """``packets_dropped`` and ``symbols_dropped`` of a block that reads with ``self.reader``."""
+
+    @property
+    def packets_dropped(self) -> int:
+        return self.reader.packets_dropped
+
+    @property
+    def symbols_dropped(self) -> int:
+        return self.reader.symbols_dropped

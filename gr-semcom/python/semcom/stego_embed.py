@@ -1,0 +1,49 @@
+"""INN stego embed: a host packet and a private packet in, one container packet out."""
+from __future__ import annotations
+
+import numpy as np
+import pmt
+from gnuradio import gr
+
+from semcom.keys import Stego
+
+from . import ofdm_params as P
+
+PRIVATE_PREFIX = "private_"
+
+
+class stego_embed(gr.sync_block):
+    """Hides each private packet in the host packet beside it with a stego key (ONNX Runtime).
+
+    Inputs: host and private symbols, K per image, as two ``jscc_encoder`` outputs deliver them.
+    Output: the container, K unit-power symbols per image, tagged ``packet_len`` = K. The host's
+    tags (``image_id``...) go with the container; the private image's tags follow with the prefix
+    ``private_`` (``private_image_id``), so a metrics sink can score Bob's private image.
+    """
+
+    def __init__(self, key: str = "stego-inn-demo", max_batch: int = 64):
+        self.stego = Stego(key)
+        k = self.stego.symbols
+        if k > P.MAX_SYMBOLS:
+            raise ValueError(f"key {key} hides {k} symbols per image; the OFDM header's length field carries "
+                             f"at most {P.MAX_SYMBOLS}")
+        gr.sync_block.__init__(self, "stego_embed", [np.complex64, np.complex64], [np.complex64])
+        self.set_tag_propagation_policy(gr.TPP_DONT)
+        self.set_output_multiple(k)
+        self.set_max_noutput_items(k * max_batch)
+
+    def work(self, input_items, output_items):
+        k = self.stego.symbols
+        n = len(output_items[0]) // k
+        host = input_items[0][:n * k].reshape(n, k)
+        private = input_items[1][:n * k].reshape(n, k)
+        output_items[0][:n * k] = self.stego.embed(host, private).reshape(-1)
+        start, first = self.nitems_read(0), self.nitems_written(0)
+        for port, prefix in ((0, ""), (1, PRIVATE_PREFIX)):
+            for t in self.get_tags_in_window(port, 0, n * k):
+                key = pmt.symbol_to_string(t.key)
+                if key != P.LEN_TAG:
+                    self.add_item_tag(0, first + t.offset - start, pmt.intern(prefix + key), t.value)
+        for i in range(n):
+            self.add_item_tag(0, first + i * k, pmt.intern(P.LEN_TAG), pmt.from_long(k))
+        return n * k

@@ -1,0 +1,162 @@
+"""Stego keys: the trained INN that Alice and Bob share, as one file, run with ONNX Runtime.
+
+A key file is a zip archive holding ``key.json`` (codec name, symbol count, INN configuration,
+Bob's lost-information estimate, training record, and the sha256 of every other member),
+``embed.onnx`` (Alice), ``extract.onnx`` (Bob) and ``inn.pt`` (the torch weights, for further
+training and parity checks). Whoever holds the file can extract the private image: it is the
+secret. The one in ``models/`` is a public *demo* key, verified against the manifest like every
+shipped model; ``semcom train stego`` writes private keys readable by their owner only.
+"""
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+import stat
+import sys
+import zipfile
+from pathlib import Path
+
+import numpy as np
+
+from . import runtime
+
+FORMAT = "semcom-stego-key"
+VERSION = 1
+MEMBERS = ("embed.onnx", "extract.onnx", "inn.pt")
+DEMO_KEY = "stego-inn-demo"
+
+
+class KeyFileError(runtime.ModelError):
+    """A key file that is missing, damaged or does not fit the codec."""
+
+
+def resolve(key: str | os.PathLike) -> Path:
+    """A key path, or the name of a key in the models manifest (verified against its sha256)."""
+    path = Path(key)
+    if path.suffix != ".key" and not path.exists():
+        entry = runtime.model_entry(str(key))  # a manifest name
+        if entry.get("kind") != "stego-inn":
+            raise KeyFileError(f"manifest entry {key!r} is a {entry.get('kind')}, not a stego key")
+        path = runtime.models_dir() / entry["key"]["file"]
+        if not path.is_file():
+            raise KeyFileError(f"key file {path} of manifest entry {key!r} not found")
+        digest = runtime.sha256(path)
+        if digest != entry["key"]["sha256"]:
+            raise KeyFileError(f"{path} has sha256 {digest}, but the manifest expects {entry['key']['sha256']}")
+        return path
+    if not path.is_file():
+        raise KeyFileError(f"stego key file {path} not found (make one with 'semcom train stego --out {path}')")
+    return path
+
+
+def _digest(blob: bytes) -> str:
+    return hashlib.sha256(blob).hexdigest()
+
+
+def read(key: str | os.PathLike) -> tuple[dict, dict[str, bytes]]:
+    """The key's description and its verified members."""
+    path = resolve(key)
+    try:
+        with zipfile.ZipFile(path) as z:
+            meta = json.loads(z.read("key.json"))
+            if meta.get("format") != FORMAT:
+                raise KeyFileError(f"{path} is not a {FORMAT} file (format {meta.get('format')!r})")
+            members = {m: z.read(m) for m in MEMBERS}
+    except (zipfile.BadZipFile, KeyError, json.JSONDecodeError) as e:
+        raise KeyFileError(f"{path} is not a readable stego key: {e}") from e
+    for name, blob in members.items():
+        if _digest(blob) != meta["sha256"][name]:
+            raise KeyFileError(f"{path}: member {name} has sha256 {_digest(blob)}, but key.json expects "
+                            f"{meta['sha256'][name]}; the key was altered or damaged")
+    return meta, members
+
+
+def private_folder(path: Path) -> None:
+    """Create the folder of a key file, owner-only, unless it exists already."""
+    if not path.parent.exists():
+        path.parent.mkdir(parents=True, mode=0o700)
+        os.chmod(path.parent, 0o700)  # whatever the umask
+
+
+def write(path: Path, meta: dict, members: dict[str, bytes]) -> Path:
+    """Write a key file readable by its owner only (its folder too, when this creates it)."""
+    path = Path(path)
+    private_folder(path)
+    meta = {"format": FORMAT, "version": VERSION, **meta,
+            "sha256": {name: _digest(members[name]) for name in MEMBERS}}
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, stat.S_IRUSR | stat.S_IWUSR)
+    with os.fdopen(fd, "wb") as f, zipfile.ZipFile(f, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("key.json", json.dumps(meta, indent=2))
+        for name in MEMBERS:
+            z.writestr(name, members[name])
+    os.chmod(tmp, stat.S_IRUSR | stat.S_IWUSR)
+    os.replace(tmp, path)
+    return path
+
+
+def load_inn(key: str | os.PathLike, device: str = "cpu"):
+    """The key's INN as an eval-mode torch module, and the key's description."""
+    import torch
+    from .nn.stego import StegoConfig, StegoINN
+    meta, members = read(key)
+    inn = StegoINN(StegoConfig.from_dict(meta["config"]))
+    inn.load_state_dict(torch.load(io.BytesIO(members["inn.pt"]), map_location=device, weights_only=True))
+    return inn.eval(), meta
+
+
+class Stego:
+    """Embed and extract with a key on ONNX Runtime, on complex64 symbols (N, K) of unit power."""
+
+    def __init__(self, key: str | os.PathLike):
+        import onnxruntime as ort
+        self.path = resolve(key)
+        self.meta, members = read(self.path)
+        self.symbols = int(self.meta["symbols"])
+        self.codec = self.meta["codec"]
+        self.lost_mode = self.meta["lost"]
+        self.demo = self.meta.get("demo", False)
+        self._embed = ort.InferenceSession(members["embed.onnx"], providers=runtime.providers())
+        self._extract = ort.InferenceSession(members["extract.onnx"], providers=runtime.providers())
+        for session, part in ((self._embed, "embed"), (self._extract, "extract")):
+            for arg in session.get_inputs() + session.get_outputs():
+                if arg.shape[1:] != [self.symbols, 2]:
+                    raise KeyFileError(f"{self.path}: {part}.onnx {arg.name} has shape {arg.shape}, "
+                                    f"expected (batch, {self.symbols}, 2)")
+        if self.demo:
+            print(f"note: {self.path.name} is the public demo key; anyone with gr-semcom can extract what it "
+                  "hides. Make your own with 'semcom train stego --out keys/NAME.key'.", file=sys.stderr)
+
+    def check_codec(self, codec) -> None:
+        """Refuse a codec whose symbol count differs from the key's."""
+        if codec.symbols != self.symbols:
+            raise KeyFileError(f"key {self.path} works on {self.symbols} symbols per image, but codec "
+                            f"{codec.name} makes {codec.symbols}")
+
+    def _iq(self, z: np.ndarray, what: str) -> np.ndarray:
+        z = np.asarray(z, dtype=np.complex64)
+        if z.ndim != 2 or z.shape[1] != self.symbols:
+            raise ValueError(f"{what}: expected symbols of shape (N, {self.symbols}), got {z.shape}")
+        return np.ascontiguousarray(z).view(np.float32).reshape(len(z), self.symbols, 2)
+
+    def embed(self, host: np.ndarray, private: np.ndarray) -> np.ndarray:
+        """The container (N, K), unit power. The lost information stays at Alice."""
+        if np.shape(host) != np.shape(private):
+            raise ValueError(f"host symbols {np.shape(host)} and private symbols {np.shape(private)} "
+                             "must have the same shape")
+        container, _ = self._embed.run(None, {"host": self._iq(host, "host"), "private": self._iq(private, "private")})
+        return container.view(np.complex64)[..., 0]
+
+    def lost_estimate(self, n: int, rng: np.random.Generator | None = None) -> np.ndarray:
+        if self.lost_mode == "zero":
+            return np.zeros((n, self.symbols, 2), np.float32)
+        rng = rng or np.random.default_rng()
+        return (rng.standard_normal((n, self.symbols, 2)) * 0.5 ** 0.5).astype(np.float32)
+
+    def extract(self, container: np.ndarray, rng: np.random.Generator | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Bob's (host, private) symbols from the received, equalised container."""
+        c = self._iq(container, "container")
+        host, private = self._extract.run(None, {"container": c, "lost": self.lost_estimate(len(c), rng)})
+        return host.view(np.complex64)[..., 0], private.view(np.complex64)[..., 0]
