@@ -36,7 +36,10 @@ def resolve(key: str | os.PathLike) -> Path:
     """A key path, or the name of a key in the models manifest (verified against its sha256)."""
     path = Path(key)
     if path.suffix != ".key" and not path.exists():
-        entry = runtime.model_entry(str(key))  # a manifest name
+        try:
+            entry = runtime.model_entry(str(key))  # a manifest name
+        except runtime.ModelError as e:
+            raise KeyFileError(f"{key} is neither a key file nor a key in the models manifest ({e})") from e
         if entry.get("kind") != "stego-inn":
             raise KeyFileError(f"manifest entry {key!r} is a {entry.get('kind')}, not a stego key")
         path = runtime.models_dir() / entry["key"]["file"]

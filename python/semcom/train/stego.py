@@ -102,9 +102,8 @@ def validate(inn, decoder, s_h, s_p, x_h, x_p, lost_mode: str) -> dict[str, floa
     gen = torch.Generator(device=s_h.device).manual_seed(1234)
     container, lost = inn(s_h, s_p)
     y = torch.view_as_real(channel.awgn(torch.view_as_complex(container.contiguous()), VALIDATION_SNR, gen))
-    snr = torch.full((len(y),), VALIDATION_SNR)
+    snr = torch.full((len(y),), VALIDATION_SNR, device=y.device)
     h_hat, p_hat = inn.inverse(y, lost_estimate(lost, lost_mode, gen))
-    snr = snr.to(y.device)
 
     def score(symbols, x):
         return psnr(decoder(symbols, snr).cpu().numpy(), x.cpu().numpy()).mean()
