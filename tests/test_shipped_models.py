@@ -91,3 +91,13 @@ def test_demo_key_recorded_metrics_hold_on_held_out_pairs(shipped, celeba):
     for row in got:
         for role in ("bob_host", "bob_private", "eve_decoder_vs_host", "eve_decoder_vs_private"):
             assert abs(row[role]["psnr"] - want[row["snr_db"]][role]["psnr"]) < 1.0, (role, row, want[row["snr_db"]])
+
+
+def test_demo_sends_the_portraits_plainly_and_covertly(tmp_path):
+    from semcom.demo import run
+    out = run(CODEC, tmp_path, [10.0])
+    assert {p.name for p in tmp_path.iterdir()} == {"codec_demo.png", "codec_demo.json", "covert_demo.png", "covert_demo.json"}
+    rows = out["covert"]
+    assert [(r["host"], r["private"]) for r in rows] == [("grace_hopper.jpg", "astronaut.png"), ("astronaut.png", "grace_hopper.jpg")]
+    for r in rows:  # Eve's decoder shows the host, not the private portrait
+        assert r["eve_vs_host_psnr"] > r["eve_vs_private_psnr"] + 8

@@ -141,6 +141,10 @@ def _eval_stego(args) -> None:
     from . import lpips, stego_eval
     from .keys import Stego
     from .runtime import Codec
+    if args.record:
+        from .runtime import read_manifest
+        if args.key not in read_manifest()["models"]:
+            raise SystemExit(f"--record stores figures in the manifest: --key must name a manifest entry, got {args.key}")
     codec = Codec(args.model)
     stego = Stego(args.key)
     wrong = Stego(args.wrong_key) if args.wrong_key else None
@@ -162,9 +166,6 @@ def _eval_stego(args) -> None:
     if args.plot:
         stego_eval.plot(args.plot, results, f"key {stego.path.name}, {chan.kind}, {results[0]['pairs']} pairs")
     if args.record:
-        from .runtime import read_manifest
-        if args.key not in read_manifest()["models"]:
-            raise SystemExit(f"--record stores figures in the manifest: --key must name a manifest entry, got {args.key}")
         _record_metrics(args.key, chan, {"channel": chan.kind, "codec": codec.name, "data": Path(root).name,
                                          "split": args.split, "wrong_key": wrong.path.name if wrong else None,
                                          "results": results})
@@ -203,7 +204,7 @@ def _bench(args) -> None:
 
 def _demo(args) -> None:
     from .demo import run
-    run(args.model, args.out, args.snr, args.channel, args.seed)
+    run(args.model, args.out, args.snr, args.channel, args.seed, args.key, args.covert_snr)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -295,7 +296,7 @@ def build_parser() -> argparse.ArgumentParser:
     sa.add_argument("--key", default="stego-inn-demo", help="stego key file or manifest name")
     sa.add_argument("--train-images", type=int, default=3000, help="images of the train split for the analyst")
     sa.add_argument("--epochs", type=int, default=30)
-    sa.set_defaults(func=_eval_steganalysis, split="test")
+    sa.set_defaults(func=_eval_steganalysis)
 
     bench = sub.add_parser("bench", help="throughput of the codec: ONNX Runtime vs torch, and the compute bound")
     bench.add_argument("--model", default=evaluate.DEFAULT_CODEC)
@@ -303,12 +304,14 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--repeats", type=int, default=5)
     bench.set_defaults(func=_bench)
 
-    demo = sub.add_parser("demo", help="send the sample portraits through the codec and the channel")
+    demo = sub.add_parser("demo", help="send the sample portraits through the codec and the channel, plainly and covertly")
     demo.add_argument("--model", default=evaluate.DEFAULT_CODEC)
     demo.add_argument("--out", type=Path, default=Path("demo-out"))
     demo.add_argument("--snr", type=float, nargs="+", default=[0.0, 5.0, 10.0, 20.0])
     demo.add_argument("--channel", choices=["awgn", "rayleigh"], default="awgn")
     demo.add_argument("--seed", type=int, default=0)
+    demo.add_argument("--key", default="stego-inn-demo", help="stego key for the covert panel (file or manifest name)")
+    demo.add_argument("--covert-snr", type=float, default=10.0, help="SNR of the covert panel in dB")
     demo.set_defaults(func=_demo)
     return p
 

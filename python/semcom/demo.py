@@ -1,5 +1,6 @@
 """``make demo``: the sample portraits through the shipped codec and the channel, next to WebP at the
-capacity of the same channel uses. Needs no data set: the portraits come with the dependencies."""
+capacity of the same channel uses, and hidden inside each other with a stego key (what Bob and Eve
+see). Needs no data set: the portraits come with the dependencies."""
 from __future__ import annotations
 
 import json
@@ -9,11 +10,13 @@ import numpy as np
 
 from . import channel, evaluate, metrics
 from .data import ImageSet, load_image
+from .keys import DEMO_KEY, Stego
 from .runtime import Codec
 from .samples import sample_images
 
 
-def run(model: str, out: Path, snrs: list[float], channel_kind: str = "awgn", seed: int = 0) -> dict:
+def run(model: str, out: Path, snrs: list[float], channel_kind: str = "awgn", seed: int = 0,
+        key: str = DEMO_KEY, covert_snr: float = 10.0) -> dict:
     """WebP gets the AWGN capacity K log2(1 + SNR) whatever the channel: the demo's reference line."""
     codec = Codec(model)
     files = sample_images()
@@ -43,7 +46,51 @@ def run(model: str, out: Path, snrs: list[float], channel_kind: str = "awgn", se
         print(f"{r['snr_db']:7.1f} {r['deepjscc']['psnr']:14.2f} {r['deepjscc']['ms_ssim']:8.4f} "
               f"{r['webp_at_capacity']['psnr']:19.2f}")
     print(f"wrote {out / 'codec_demo.png'} and {out / 'codec_demo.json'}")
-    return {"results": table}
+    covert = _covert(codec, Stego(key), x, [p.name for p in files], chan, covert_snr, seed, out)
+    return {"results": table, "covert": covert}
+
+
+def _covert(codec: Codec, stego: Stego, x: np.ndarray, names: list[str], chan, snr: float, seed: int,
+            out: Path) -> list[dict] | None:
+    """Each portrait hidden in the other one: host, private, Eve's decoder output, Bob's two images."""
+    if len(x) < 2:
+        print("covert demo skipped: it needs two sample portraits (install scikit-image)")
+        return None
+    stego.check_codec(codec)
+    private = x[::-1].copy()
+    container = stego.embed(codec.encode(x), codec.encode(private))
+    y, rx_snr = chan(container, snr, evaluate.snr_rng(seed, snr))
+    bob_host, bob_private = (codec.decode(s, rx_snr) for s in stego.extract(y, np.random.default_rng(seed)))
+    eve = codec.decode(y, rx_snr)
+    rows = []
+    for i in range(len(x)):
+        rows.append({"host": names[i], "private": names[len(x) - 1 - i], "snr_db": snr,
+                     "bob_host_psnr": float(metrics.psnr(bob_host[i], x[i])[0]),
+                     "bob_private_psnr": float(metrics.psnr(bob_private[i], private[i])[0]),
+                     "eve_vs_host_psnr": float(metrics.psnr(eve[i], x[i])[0]),
+                     "eve_vs_private_psnr": float(metrics.psnr(eve[i], private[i])[0])})
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    fig, axes = plt.subplots(len(x), 5, figsize=(8, 2.2 * len(x)), dpi=110, squeeze=False)
+    for i, r in enumerate(rows):
+        panels = [(x[i], f"host\n{r['host']}"), (private[i], f"private\n{r['private']}"),
+                  (eve[i], f"Eve (decoder)\n{r['eve_vs_host_psnr']:.1f} dB vs host"),
+                  (bob_host[i], f"Bob, host\n{r['bob_host_psnr']:.1f} dB"),
+                  (bob_private[i], f"Bob, private\n{r['bob_private_psnr']:.1f} dB")]
+        _show(axes[i], panels)
+    fig.suptitle(f"covert communication with key {stego.path.name}, {chan.kind} {snr:g} dB", fontsize=8)
+    fig.tight_layout()
+    fig.savefig(out / "covert_demo.png")
+    plt.close(fig)
+    (out / "covert_demo.json").write_text(json.dumps({"key": stego.path.name, "results": rows}, indent=2))
+    print(f"covert: each portrait hidden in the other with key {stego.path.name}, {chan.kind} {snr:g} dB")
+    print(f"{'host':>18} {'private':>18} {'Bob host':>9} {'Bob private':>12} {'Eve vs host':>12} {'Eve vs private':>15}")
+    for r in rows:
+        print(f"{r['host']:>18} {r['private']:>18} {r['bob_host_psnr']:9.2f} {r['bob_private_psnr']:12.2f} "
+              f"{r['eve_vs_host_psnr']:12.2f} {r['eve_vs_private_psnr']:15.2f}")
+    print(f"wrote {out / 'covert_demo.png'} and {out / 'covert_demo.json'}")
+    return rows
 
 
 def _grid(path: Path, x: np.ndarray, rows, names: list[str], kind: str) -> None:
@@ -56,11 +103,16 @@ def _grid(path: Path, x: np.ndarray, rows, names: list[str], kind: str) -> None:
         panels = [(x[i], names[i])]
         panels += [(r[1][i], f"DeepJSCC {r[0]:g} dB\n{metrics.psnr(r[1][i], x[i])[0]:.1f} dB PSNR") for r in rows]
         panels += [(r[2][i], f"WebP {r[0]:g} dB\n{metrics.psnr(r[2][i], x[i])[0]:.1f} dB PSNR") for r in rows]
-        for ax, (img, title) in zip(axes[i], panels):
-            ax.imshow(np.clip(img.transpose(1, 2, 0), 0, 1))
-            ax.set_title(title, fontsize=6)
-            ax.axis("off")
+        _show(axes[i], panels)
     fig.suptitle(f"DeepJSCC vs WebP at capacity over {kind}", fontsize=8)
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)
+
+
+def _show(axes, panels) -> None:
+    """One row of a grid: (image (3, H, W) in [0, 1], title) per axis."""
+    for ax, (img, title) in zip(axes, panels):
+        ax.imshow(np.clip(img.transpose(1, 2, 0), 0, 1))
+        ax.set_title(title, fontsize=6)
+        ax.axis("off")
