@@ -67,12 +67,13 @@ def read(key: str | os.PathLike) -> tuple[dict, dict[str, bytes]]:
             if meta.get("format") != FORMAT:
                 raise KeyFileError(f"{path} is not a {FORMAT} file (format {meta.get('format')!r})")
             members = {m: z.read(m) for m in MEMBERS}
+            expected = {m: meta["sha256"][m] for m in MEMBERS}
     except (zipfile.BadZipFile, KeyError, json.JSONDecodeError) as e:
         raise KeyFileError(f"{path} is not a readable stego key: {e}") from e
     for name, blob in members.items():
-        if _digest(blob) != meta["sha256"][name]:
+        if _digest(blob) != expected[name]:
             raise KeyFileError(f"{path}: member {name} has sha256 {_digest(blob)}, but key.json expects "
-                            f"{meta['sha256'][name]}; the key was altered or damaged")
+                            f"{expected[name]}; the key was altered or damaged")
     return meta, members
 
 

@@ -38,8 +38,9 @@ class stego_embed(gr.sync_block):
         host = input_items[0][:n * k].reshape(n, k)
         private = input_items[1][:n * k].reshape(n, k)
         output_items[0][:n * k] = self.stego.embed(host, private).reshape(-1)
-        start, first = self.nitems_read(0), self.nitems_written(0)
+        first = self.nitems_written(0)
         for port, prefix in ((0, ""), (1, PRIVATE_PREFIX)):
+            start = self.nitems_read(port)
             for t in self.get_tags_in_window(port, 0, n * k):
                 key = pmt.symbol_to_string(t.key)
                 if key != P.LEN_TAG:
