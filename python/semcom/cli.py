@@ -14,9 +14,7 @@ from .evaluate import fmt
 def _train_codec(args) -> None:
     from .nn.jscc import JSCCConfig
     from .train.codec import CodecTrainConfig, train
-    root = args.data or data.default_data_dir()
-    if root is None:
-        raise SystemExit("no --data given, $SEMCOM_DATA unset and ../shared/data/celeba-10k not found")
+    root = evaluate.data_root(args)
     cfg = CodecTrainConfig(
         data=str(root), out=str(args.out), epochs=args.epochs, batch=args.batch, lr=args.lr, seed=args.seed,
         channel=args.channel, fading=args.fading, snr_min=args.snr_range[0], snr_max=args.snr_range[1],
@@ -29,9 +27,7 @@ def _train_codec(args) -> None:
 
 def _train_stego(args) -> None:
     from .train.stego import StegoTrainConfig, train
-    root = args.data or data.default_data_dir()
-    if root is None:
-        raise SystemExit("no --data given, $SEMCOM_DATA unset and ../shared/data/celeba-10k not found")
+    root = evaluate.data_root(args)
     cfg = StegoTrainConfig(
         data=str(root), out=str(args.out), codec=args.codec, samples=args.samples or None, steps=args.steps,
         batch=args.batch, lr=args.lr, weights=tuple(args.weights), channel=args.channel, fading=args.fading,
@@ -98,7 +94,7 @@ def _eval_codec(args) -> None:
         print(f"{r['snr_db']:7.1f} {fmt(r['psnr']):>7} {fmt(r['ms_ssim'], 4):>8} {fmt(r['lpips'], 3):>6} {r['n']:6d}")
     payload = {"channel": chan.kind, "fading": chan.fading if chan.kind == "rayleigh" else None,
                "equalizer": chan.eq if chan.kind == "rayleigh" else None, "model": codec.name,
-               "data": str(args.data or data.default_data_dir()), "split": args.split, "results": results}
+               "data": str(evaluate.data_root(args)), "split": args.split, "results": results}
     evaluate.write_json(args.json, payload)
     if args.record:
         _record_metrics(codec.name, chan, {k: v for k, v in payload.items() if k != "data"} | {
@@ -150,7 +146,7 @@ def _eval_stego(args) -> None:
     wrong = Stego(args.wrong_key) if args.wrong_key else None
     images = evaluate.images_from_args(args, codec.resolution)
     chan = evaluate.channel_from_args(args)
-    root = args.data or data.default_data_dir()
+    root = evaluate.data_root(args)
     results = stego_eval.eval_stego(codec, stego, images, root, chan, args.snr, args.seed, args.batch,
                                     lpips.load(), wrong)
     print(f"covert communication with key {stego.path.name} over {chan.kind}, {results[0]['pairs']} (host, private) pairs")
@@ -178,9 +174,7 @@ def _eval_steganalysis(args) -> None:
     codec = Codec(args.model)
     stego = Stego(args.key)
     stego.check_codec(codec)
-    root = args.data or data.default_data_dir()
-    if root is None:
-        raise SystemExit("no --data given, $SEMCOM_DATA unset and ../shared/data/celeba-10k not found")
+    root = evaluate.data_root(args)
     train_set = data.load_folder(root, codec.resolution, split="train", limit=args.train_images, progress=True)
     test_set = data.load_folder(root, codec.resolution, split="test", limit=args.limit, progress=True)
     train = steganalysis.clean_signals(codec, stego, train_set, args.seed)

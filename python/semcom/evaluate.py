@@ -41,11 +41,16 @@ def add_common_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--model", default=DEFAULT_CODEC, help="codec name in models/manifest.json")
 
 
-def images_from_args(args, resolution) -> data.ImageSet:
+def data_root(args) -> Path:
+    """--data, else the development data set; a clear exit when neither is there."""
     root = args.data or data.default_data_dir()
     if root is None:
         raise SystemExit(f"no --data given, ${data.DATA_ENV} unset and ../shared/data/celeba-10k not found")
-    images = data.load_folder(root, tuple(resolution), split=args.split, limit=args.limit, progress=True)
+    return Path(root)
+
+
+def images_from_args(args, resolution) -> data.ImageSet:
+    images = data.load_folder(data_root(args), tuple(resolution), split=args.split, limit=args.limit, progress=True)
     if images.skipped:
         print(f"skipped {len(images.skipped)} unreadable image(s): "
               + ", ".join(str(f) for f, _ in images.skipped), file=sys.stderr)
@@ -61,7 +66,20 @@ def snr_rng(seed: int, snr_db: float) -> np.random.Generator:
     return np.random.default_rng([seed, int(round(snr_db * 1000)) & 0xFFFFFFFF])
 
 
-def _summary(values: dict[str, list]) -> dict:
+def new_scores() -> dict[str, list]:
+    return {"psnr": [], "ms_ssim": [], "lpips": []}
+
+
+def add_scores(scores: dict[str, list], x_hat: np.ndarray, x: np.ndarray, lpips=None) -> None:
+    """Per-image PSNR, MS-SSIM and LPIPS (None without weights) of a batch, kept for ``summary``."""
+    scores["psnr"].append(metrics.psnr(x_hat, x))
+    scores["ms_ssim"].append(metrics.ms_ssim(x_hat, x))
+    if "lpips" in scores:
+        scores["lpips"].append(None if lpips is None else lpips(x_hat, x))
+
+
+def summary(values: dict[str, list]) -> dict:
+    """The mean of each score over all images (None when it was not computed)."""
     return {k: (None if not v or v[0] is None else float(np.mean(np.concatenate(v)))) for k, v in values.items()}
 
 
@@ -69,17 +87,14 @@ def eval_codec(codec: Codec, images: data.ImageSet, chan: channel.Channel, snrs,
                batch: int = 64, lpips=None) -> list[dict]:
     """Per SNR: mean PSNR, MS-SSIM and LPIPS (None without weights) of decoded images."""
     rngs = {s: snr_rng(seed, s) for s in snrs}
-    scores = {s: {"psnr": [], "ms_ssim": [], "lpips": []} for s in snrs}
+    scores = {s: new_scores() for s in snrs}
     for i in tqdm(range(0, len(images), batch), desc=f"eval {codec.name} {chan.kind}", unit="batch"):
         x = images.as_float(slice(i, i + batch))
         sent = codec.encode(x)
         for s in snrs:
             y, rx_snr = chan(sent, s, rngs[s])
-            x_hat = codec.decode(y, rx_snr)
-            scores[s]["psnr"].append(metrics.psnr(x_hat, x))
-            scores[s]["ms_ssim"].append(metrics.ms_ssim(x_hat, x))
-            scores[s]["lpips"].append(None if lpips is None else lpips(x_hat, x))
-    return [{"snr_db": s, **_summary(scores[s]), "n": len(images)} for s in snrs]
+            add_scores(scores[s], codec.decode(y, rx_snr), x, lpips)
+    return [{"snr_db": s, **summary(scores[s]), "n": len(images)} for s in snrs]
 
 
 # --- the digital alternative: an image codec at the capacity of the same K channel uses ---------
@@ -150,10 +165,8 @@ def eval_baseline(images: data.ImageSet, symbols: int, chan: channel.Channel, sn
                 gains = np.abs(h[0]) ** 2
             budget = capacity_bits(symbols, s, gains)
             for f in QUALITIES:
-                x_hat = link.receive(f, budget)[None]
-                scores[s][f]["psnr"].append(metrics.psnr(x_hat, x))
-                scores[s][f]["ms_ssim"].append(metrics.ms_ssim(x_hat, x))
-    return [{"snr_db": s, **{f: _summary(scores[s][f]) for f in QUALITIES}, "n": len(images)} for s in snrs]
+                add_scores(scores[s][f], link.receive(f, budget)[None], x)
+    return [{"snr_db": s, **{f: summary(scores[s][f]) for f in QUALITIES}, "n": len(images)} for s in snrs]
 
 
 def write_json(path: Path | None, payload: dict) -> None:

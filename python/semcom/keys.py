@@ -28,6 +28,25 @@ MEMBERS = ("embed.onnx", "extract.onnx", "inn.pt")
 DEMO_KEY = "stego-inn-demo"
 
 
+LOST_ESTIMATES = ("zero", "gaussian")
+
+
+def lost_estimate(like, mode: str, rng=None):
+    """Bob's stand-in for the lost information r, shaped like ``like`` (..., K, 2): zeros, or a sample
+    of N(0, 1/2) per real part (the power of a unit-power symbol). NumPy arrays (``rng`` a
+    numpy Generator) and torch tensors (``rng`` a torch Generator) alike."""
+    if mode not in LOST_ESTIMATES:
+        raise ValueError(f"lost-information estimate must be one of {LOST_ESTIMATES}, got {mode!r}")
+    if type(like).__module__.startswith("torch"):
+        torch = sys.modules["torch"]
+        if mode == "zero":
+            return torch.zeros_like(like)
+        return torch.randn(like.shape, generator=rng, device=like.device, dtype=like.dtype) * 0.5 ** 0.5
+    if mode == "zero":
+        return np.zeros(like.shape, np.float32)
+    return ((rng or np.random.default_rng()).standard_normal(like.shape) * 0.5 ** 0.5).astype(np.float32)
+
+
 class KeyFileError(runtime.ModelError):
     """A key file that is missing, damaged or does not fit the codec."""
 
@@ -153,14 +172,8 @@ class Stego:
         container, _ = self._embed.run(None, {"host": self._iq(host, "host"), "private": self._iq(private, "private")})
         return container.view(np.complex64)[..., 0]
 
-    def lost_estimate(self, n: int, rng: np.random.Generator | None = None) -> np.ndarray:
-        if self.lost_mode == "zero":
-            return np.zeros((n, self.symbols, 2), np.float32)
-        rng = rng or np.random.default_rng()
-        return (rng.standard_normal((n, self.symbols, 2)) * 0.5 ** 0.5).astype(np.float32)
-
     def extract(self, container: np.ndarray, rng: np.random.Generator | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Bob's (host, private) symbols from the received, equalised container."""
         c = self._iq(container, "container")
-        host, private = self._extract.run(None, {"container": c, "lost": self.lost_estimate(len(c), rng)})
+        host, private = self._extract.run(None, {"container": c, "lost": lost_estimate(c, self.lost_mode, rng)})
         return host.view(np.complex64)[..., 0], private.view(np.complex64)[..., 0]

@@ -15,7 +15,6 @@ from pathlib import Path
 import numpy as np
 import torch
 from torch import nn
-from torch.nn import functional as F
 
 ALEXNET_FILE = "alexnet-owt-7be5be79.pth"
 HEADS_FILE = "alex.pth"

@@ -12,8 +12,8 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from . import channel, data, metrics
-from .evaluate import snr_rng
+from . import channel, data
+from .evaluate import add_scores, new_scores, snr_rng, summary
 from .keys import Stego
 from .runtime import Codec
 
@@ -48,20 +48,6 @@ def pair(images: data.ImageSet, root: Path, seed: int = 0) -> tuple[np.ndarray, 
     return host, private
 
 
-def _scores() -> dict:
-    return {"psnr": [], "ms_ssim": [], "lpips": []}
-
-
-def _add(scores: dict, x_hat: np.ndarray, x: np.ndarray, lpips) -> None:
-    scores["psnr"].append(metrics.psnr(x_hat, x))
-    scores["ms_ssim"].append(metrics.ms_ssim(x_hat, x))
-    scores["lpips"].append(None if lpips is None else lpips(x_hat, x))
-
-
-def _mean(scores: dict) -> dict:
-    return {k: (None if not v or v[0] is None else float(np.mean(np.concatenate(v)))) for k, v in scores.items()}
-
-
 def eval_stego(codec: Codec, stego: Stego, images: data.ImageSet, root: Path, chan: channel.Channel, snrs,
                seed: int = 0, batch: int = 64, lpips=None, wrong_key: Stego | None = None) -> list[dict]:
     """Per SNR: the mean PSNR / MS-SSIM / LPIPS of every role in ROLES (and WRONG_KEY when given)."""
@@ -70,7 +56,7 @@ def eval_stego(codec: Codec, stego: Stego, images: data.ImageSet, root: Path, ch
         wrong_key.check_codec(codec)
     host_idx, private_idx = pair(images, root, seed)
     roles = ROLES + ((WRONG_KEY,) if wrong_key is not None else ())
-    scores = {s: {r: _scores() for r in roles} for s in snrs}
+    scores = {s: {r: new_scores() for r in roles} for s in snrs}
     rngs = {s: [snr_rng(seed, s) for _ in range(3)] for s in snrs}  # container, plain private, plain host
     lost_rng = np.random.default_rng([seed, 7])
     for i in tqdm(range(0, len(host_idx), batch), desc=f"eval stego {chan.kind}", unit="batch"):
@@ -85,17 +71,17 @@ def eval_stego(codec: Codec, stego: Stego, images: data.ImageSet, root: Path, ch
             y_h, rx_h = chan(s_h, s, rh)
             h_hat, p_hat = stego.extract(y, lost_rng)
             out = scores[s]
-            _add(out["bob_host"], codec.decode(h_hat, rx), x_h, lpips)
-            _add(out["bob_private"], codec.decode(p_hat, rx), x_p, lpips)
-            _add(out["jscc_reference"], codec.decode(y_p, rx_p), x_p, lpips)
-            _add(out["jscc_reference_host"], codec.decode(y_h, rx_h), x_h, lpips)
+            add_scores(out["bob_host"], codec.decode(h_hat, rx), x_h, lpips)
+            add_scores(out["bob_private"], codec.decode(p_hat, rx), x_p, lpips)
+            add_scores(out["jscc_reference"], codec.decode(y_p, rx_p), x_p, lpips)
+            add_scores(out["jscc_reference_host"], codec.decode(y_h, rx_h), x_h, lpips)
             eve = codec.decode(y, rx)
-            _add(out["eve_decoder_vs_host"], eve, x_h, lpips)
-            _add(out["eve_decoder_vs_private"], eve, x_p, lpips)
+            add_scores(out["eve_decoder_vs_host"], eve, x_h, lpips)
+            add_scores(out["eve_decoder_vs_private"], eve, x_p, lpips)
             if wrong_key is not None:
                 _, p_wrong = wrong_key.extract(y, lost_rng)
-                _add(out[WRONG_KEY], codec.decode(p_wrong, rx), x_p, lpips)
-    return [{"snr_db": s, "pairs": len(host_idx), **{r: _mean(scores[s][r]) for r in roles}} for s in snrs]
+                add_scores(out[WRONG_KEY], codec.decode(p_wrong, rx), x_p, lpips)
+    return [{"snr_db": s, "pairs": len(host_idx), **{r: summary(scores[s][r]) for r in roles}} for s in snrs]
 
 
 def plot(path: Path, results: list[dict], title: str) -> None:

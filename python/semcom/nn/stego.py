@@ -21,8 +21,6 @@ from torch import nn
 
 from .. import channel
 
-LOST_ESTIMATES = ("zero", "gaussian")
-
 
 @dataclass(frozen=True)
 class StegoConfig:
@@ -108,15 +106,6 @@ class StegoINN(nn.Module):
     def forward(self, host: torch.Tensor, private: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         container, lost = self.transform(host, private)
         return channel.power_normalize(container), lost
-
-
-def lost_estimate(like: torch.Tensor, mode: str, generator: torch.Generator | None = None) -> torch.Tensor:
-    """Bob's stand-in for r: zeros, or a sample of N(0, 1/2) per real part (the power of a symbol)."""
-    if mode == "zero":
-        return torch.zeros_like(like)
-    if mode == "gaussian":
-        return torch.randn(like.shape, generator=generator, device=like.device, dtype=like.dtype) * 0.5 ** 0.5
-    raise ValueError(f"lost-information estimate must be one of {LOST_ESTIMATES}, got {mode!r}")
 
 
 class Embed(nn.Module):

@@ -17,14 +17,14 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-import numpy as np
 import torch
 from torch.nn import functional as F
 from tqdm import tqdm
 
 from .. import channel, data, keys, runtime
 from ..metrics import psnr
-from ..nn.stego import LOST_ESTIMATES, StegoConfig, StegoINN, lost_estimate
+from ..keys import LOST_ESTIMATES, lost_estimate
+from ..nn.stego import StegoConfig, StegoINN
 from ..nn.steganalysis import Steganalyser
 from . import common
 from .codec import load_jscc, training_channel
