@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from semcom import data
+from semcom import data, runtime
 
 
 def smooth_faces(n: int, size=(109, 89), seed: int = 0) -> list[np.ndarray]:
@@ -62,3 +62,20 @@ def tiny_codec(tmp_path_factory, image_dir):
 
 def read_json(path: Path) -> dict:
     return json.loads(Path(path).read_text())
+
+
+@pytest.fixture(scope="session")
+def tiny_keys(tiny_codec, image_dir, tmp_path_factory):
+    """Two tiny keys (seeds 0 and 1) trained on the tiny codec (tests using them point
+    $SEMCOM_MODELS at ``dir``)."""
+    from semcom.train.stego import StegoTrainConfig, train
+    out = tmp_path_factory.mktemp("keys")
+    paths = []
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv(runtime.MODELS_ENV, str(tiny_codec["dir"]))
+        for seed in (0, 1):
+            cfg = StegoTrainConfig(data=str(image_dir), out=str(out / "private" / f"k{seed}.key"), codec="tiny",
+                                   samples=30, steps=40, batch=16, lr=3e-3, blocks=3, hidden=16, seed=seed,
+                                   channel="awgn", val_pairs=4)
+            paths.append(train(cfg))
+    return {"paths": paths, "dir": tiny_codec["dir"]}

@@ -51,23 +51,6 @@ def test_untrained_inn_sends_the_host():
     assert torch.allclose(container, host, atol=1e-6) and torch.allclose(lost, private)
 
 
-@pytest.fixture(scope="module")
-def tiny_keys(tiny_codec, image_dir, tmp_path_factory):
-    """Two tiny keys (seeds 0 and 1) trained on the tiny codec."""
-    from semcom.train.stego import StegoTrainConfig, train
-    mp = pytest.MonkeyPatch()
-    mp.setenv(runtime.MODELS_ENV, str(tiny_codec["dir"]))
-    out = tmp_path_factory.mktemp("keys")
-    paths = []
-    for seed in (0, 1):
-        cfg = StegoTrainConfig(data=str(image_dir), out=str(out / "private" / f"k{seed}.key"), codec="tiny",
-                               samples=30, steps=40, batch=16, lr=3e-3, blocks=3, hidden=16, seed=seed,
-                               channel="awgn", val_pairs=4)
-        paths.append(train(cfg))
-    yield {"paths": paths, "dir": tiny_codec["dir"]}
-    mp.undo()
-
-
 def test_key_files_are_owner_only_and_checked_on_load(tiny_keys, monkeypatch):
     monkeypatch.setenv(runtime.MODELS_ENV, str(tiny_keys["dir"]))
     path = tiny_keys["paths"][0]

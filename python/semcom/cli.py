@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from . import data, evaluate
+from .attacks import PAPER_STRATEGIES, STRATEGIES
 from .evaluate import fmt
 
 
@@ -37,6 +38,36 @@ def _train_stego(args) -> None:
     print(f"wrote {train(cfg, resume=args.resume)} (owner-only; share it with Bob over a secure channel)")
 
 
+def _train_generator(args) -> None:
+    from .nn.generator import GeneratorConfig
+    from .train.generator import GeneratorTrainConfig, train
+    root = evaluate.data_root(args)
+    cfg = GeneratorTrainConfig(
+        data=str(root), out=str(args.out), steps=args.steps, batch=args.batch, lr=args.lr, seed=args.seed,
+        limit=args.limit, max_minutes=args.max_minutes, model=GeneratorConfig(latent=args.latent, width=args.width))
+    print(f"wrote {train(cfg, resume=args.resume)}")
+
+
+def _train_eve(args) -> None:
+    """Train one closed-box inverse network for the Eve block (the file eval attacks would reuse)."""
+    from .attacks.eve import Eve, EveSetup
+    from .keys import Stego
+    from .runtime import Codec
+    from .train.eve import EveTrainConfig
+    codec = Codec(args.model)
+    stego = Stego(args.key) if args.stego else None
+    root = args.data or data.default_data_dir()
+    if root is None:
+        raise SystemExit("Eve needs public faces: give --data DIR (people other than the victims)")
+    public = data.load_folder(root, codec.resolution, split=None if args.split == "all" else args.split,
+                              limit=args.limit, progress=True)
+    setup = EveSetup(train=EveTrainConfig(steps=args.steps, channel=args.channel), generator=args.generator,
+                     cache=args.out, seed=args.seed)
+    eve = Eve(codec, public, setup, stego)
+    eve.attack(args.strategy, None if args.queries == "all" else int(args.queries))
+    print(f"wrote {next(iter(eve.trained))} (use it as the Eve block's inverse network)")
+
+
 def _export_codec(args) -> None:
     from .export import export_codec
     from .train.codec import load_jscc
@@ -52,6 +83,14 @@ def _export_codec(args) -> None:
               "minutes": round(info["history"][-1]["minutes"], 1) if info.get("history") else None,
               "seed": train_info.get("seed")}
     entry = export_codec(model, args.out, args.name, real, checkpoint=Path(args.checkpoint), info=record)
+    print(json.dumps({"name": args.name, "parity_max_abs_diff": entry["parity_max_abs_diff"]}, indent=2))
+
+
+def _export_generator(args) -> None:
+    from .export import export_generator
+    from .train.generator import load_generator
+    G, info = load_generator(args.checkpoint)
+    entry = export_generator(G, args.out, args.name, checkpoint=Path(args.checkpoint), info=info)
     print(json.dumps({"name": args.name, "parity_max_abs_diff": entry["parity_max_abs_diff"]}, indent=2))
 
 
@@ -191,6 +230,86 @@ def _eval_steganalysis(args) -> None:
                                     "data": str(root), "results": results})
 
 
+def _eval_attacks(args) -> None:
+    from . import attack_eval, face, lpips
+    from .attacks import parse_strategies
+    from .attacks.eve import Eve, EveSetup
+    from .attacks.glassbox import GenAIGlassBoxConfig, GlassBoxConfig
+    from .keys import Stego
+    from .runtime import Codec
+    from .train.eve import EveTrainConfig
+    try:
+        strategies = parse_strategies(args.strategies)
+    except ValueError as e:
+        raise SystemExit(str(e))
+    budgets = [None if q == "all" else int(q) for q in args.queries]
+    codec = Codec(args.model)
+    stego = Stego(args.key) if args.stego else None
+    if stego is not None:
+        stego.check_codec(codec)
+    images = evaluate.images_from_args(args, codec.resolution)
+    root = evaluate.data_root(args)
+    public, public_desc = _eve_public_faces(args, codec, images, root)
+    recognizer = face.Recognizer()
+    v = attack_eval.victims(images, root, recognizer, stego is not None, args.seed)
+    operating = face.operating_point(recognizer, v.faces, v.people, seed=args.seed)
+    gallery = None
+    if data.read_identities(root):
+        pool = data.load_folder(root, codec.resolution, split=args.split)
+        gallery = face.Gallery.build(recognizer, pool.images, [str(f) for f in pool.files],
+                                     attack_eval.identities(pool, root), set(v.people))
+    setup = EveSetup(
+        glassbox=GlassBoxConfig(iterations=args.glassbox_iterations, lr=args.glassbox_lr, tv=args.glassbox_tv),
+        genai_glassbox=GenAIGlassBoxConfig(iterations=args.genai_iterations, restarts=args.genai_restarts),
+        train=EveTrainConfig(steps=args.eve_steps, channel=args.channel, fading=args.fading),
+        generator=args.generator, cache=args.eve_cache, seed=args.seed)
+    eve = Eve(codec, public, setup, stego)
+    chan = evaluate.channel_from_args(args)
+    results, grids = attack_eval.eval_attacks(codec, eve, strategies, budgets, v, recognizer, gallery, chan, args.snr,
+                                              args.seed, lpips.load(), stego)
+    what = f"{'covert (key ' + stego.path.name + ')' if stego else 'no defence'}, {chan.kind}, {len(v.sent)} victims"
+    print(f"eavesdroppers on {codec.name}: {what}; Eve's data: {public_desc}")
+    print(f"recognizer: threshold {operating['threshold']}, false accepts {fmt(operating['far'], 4)} "
+          f"({operating['different_pairs']} pairs of different people), true accepts {fmt(operating['tar'], 3)} "
+          f"({operating['same_pairs']} pairs of one person), fallback boxes {operating['fallback_boxes']}/{operating['faces']}")
+    print(f"{'SNR dB':>7} {'strategy':>26} {'PSNR':>6} {'MS-SSIM':>8} {'FPESR':>6} {'rank-1':>6} {'s/img':>7}"
+          + ("  vs host: PSNR  FPESR" if stego else ""))
+    for r in results:
+        for row in [{"strategy": "Bob", **r["bob"], "rank1": None, "seconds_per_image": None}] + r["strategies"]:
+            host = f"  {fmt(row['vs_host']['psnr']):>14} {fmt(row['vs_host']['fpesr'], 3):>6}" if "vs_host" in row else ""
+            print(f"{r['snr_db']:7.1f} {attack_eval.label(row):>26} {fmt(row['psnr']):>6} {fmt(row['ms_ssim'], 4):>8} "
+                  f"{fmt(row['fpesr'], 3):>6} {fmt(row['rank1'], 3):>6} {fmt(row['seconds_per_image'], 4):>7}{host}")
+    payload = {"channel": chan.kind, "fading": chan.fading if chan.kind == "rayleigh" else None, "codec": codec.name,
+               "stego": stego.path.name if stego else None, "data": str(root), "split": args.split,
+               "eve_data": public_desc, "victims": len(v.sent), "recognizer": operating,
+               "eve_models": eve.trained, "results": results}
+    evaluate.write_json(args.json, payload)
+    prefix = args.plots or (args.json.with_suffix("") if args.json else None)
+    if prefix is not None:
+        prefix = Path(prefix)
+        attack_eval.plot_curves(prefix.with_name(prefix.name + ".curves.png"), results, what, stego is not None)
+        at5 = min(results, key=lambda r: abs(r["snr_db"] - 5.0))
+        attack_eval.plot_fpesr_bars(prefix.with_name(prefix.name + ".fpesr.png"), at5, what)
+        attack_eval.plot_grid(prefix.with_name(prefix.name + ".grid.png"), grids[at5["snr_db"]], f"{what}, {at5['snr_db']:g} dB")
+
+
+def _eve_public_faces(args, codec, victims: data.ImageSet, root: Path):
+    """Eve's own faces: --eve-data, else the train split of the development set; never a victim's person."""
+    eve_root = args.eve_data or data.default_data_dir()
+    if eve_root is None:
+        raise SystemExit("Eve needs public faces: give --eve-data DIR (people other than the victims)")
+    split = args.eve_split if args.eve_split != "all" else None
+    public = data.load_folder(eve_root, codec.resolution, split=split, limit=args.eve_limit, progress=True)
+    from .stego_eval import identities
+    same_root = Path(eve_root).resolve() == Path(root).resolve()
+    if same_root or data.read_identities(Path(eve_root)):
+        overlap = set(identities(public, Path(eve_root))) & set(identities(victims, Path(root)))
+        if overlap:
+            raise SystemExit(f"Eve's faces ({eve_root}, split {args.eve_split}) share {len(overlap)} people with the "
+                             f"victims ({root}, split {args.split}); evaluate --split test, or give --eve-data with other people")
+    return public, f"{len(public)} faces of {Path(eve_root).name} (split {args.eve_split}), no victim among them"
+
+
 def _bench(args) -> None:
     from .bench import run
     run(args.model, args.batch, args.repeats)
@@ -251,6 +370,37 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--init", type=Path, default=None, help="start from this key's INN (fine-tuning)")
     t.set_defaults(func=_train_stego)
 
+    t = train.add_parser("generator", help="train Eve's face generator (GAN) on the train split's public faces")
+    t.add_argument("--data", type=Path, default=None, help="image folder (default: $SEMCOM_DATA or ../shared/data/celeba-10k)")
+    t.add_argument("--out", type=Path, default=Path("runs/generator"), help="checkpoint folder")
+    t.add_argument("--steps", type=int, default=20000)
+    t.add_argument("--batch", type=int, default=64)
+    t.add_argument("--lr", type=float, default=2e-4)
+    t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--limit", type=int, default=None, help="first N training images only (smoke runs)")
+    t.add_argument("--max-minutes", type=float, default=None, help="stop after the step that passes this time")
+    t.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.pt")
+    t.add_argument("--latent", type=int, default=128, help="size of z")
+    t.add_argument("--width", type=int, default=256, help="channels at 4x4, halved per stage down to 32")
+    t.set_defaults(func=_train_generator)
+
+    t = train.add_parser("eve", help="train Eve's closed-box inverse network on queries of Alice's transmitter")
+    t.add_argument("--strategy", choices=["closedbox", "genai-closedbox", "adaptive-closedbox"], default="closedbox")
+    t.add_argument("--queries", default="1000", help="query budget, a number or 'all'")
+    t.add_argument("--data", type=Path, default=None, help="Eve's public faces (default: the development set)")
+    t.add_argument("--split", choices=["train", "test", "all"], default="train",
+                   help="which split of --data is Eve's (default train: the victims are the test split's people)")
+    t.add_argument("--limit", type=int, default=None)
+    t.add_argument("--model", default=evaluate.DEFAULT_CODEC, help="Alice's codec (manifest name)")
+    t.add_argument("--stego", action="store_true", help="Alice's transmitter hides images with --key")
+    t.add_argument("--key", default="stego-inn-demo")
+    t.add_argument("--channel", choices=["awgn", "rayleigh", "mixed"], default="awgn")
+    t.add_argument("--steps", type=int, default=1500)
+    t.add_argument("--generator", default="face-gan-celeba64")
+    t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--out", type=Path, default=Path("runs/eve"), help="folder of trained inverse networks")
+    t.set_defaults(func=_train_eve)
+
     export = sub.add_parser("export", help="export to ONNX with a parity check").add_subparsers(dest="what", required=True)
     e = export.add_parser("codec")
     e.add_argument("--checkpoint", type=Path, required=True, help="codec.pt written by 'semcom train codec'")
@@ -259,6 +409,12 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--data", type=Path, default=None, help="real images for the parity check (default: sample portraits)")
     e.add_argument("--split", choices=["train", "test"], default=None)
     e.set_defaults(func=_export_codec)
+
+    e = export.add_parser("generator", help="Eve's face generator to ONNX, with a sample grid")
+    e.add_argument("--checkpoint", type=Path, required=True, help="generator.pt written by 'semcom train generator'")
+    e.add_argument("--name", default="face-gan-celeba64")
+    e.add_argument("--out", type=Path, default=None, help="models folder (default: the project's models/)")
+    e.set_defaults(func=_export_generator)
 
     e = export.add_parser("stego", help="ship a demo key (trained with --demo) in the models folder")
     e.add_argument("--key", type=Path, required=True, help="key file written by 'semcom train stego --demo'")
@@ -291,6 +447,31 @@ def build_parser() -> argparse.ArgumentParser:
     sa.add_argument("--train-images", type=int, default=3000, help="images of the train split for the analyst")
     sa.add_argument("--epochs", type=int, default=30)
     sa.set_defaults(func=_eval_steganalysis)
+
+    at = ev.add_parser("attacks", help="eavesdroppers (glass-box, closed-box, GenAI) judged by a face recognizer")
+    evaluate.add_common_options(at)
+    at.add_argument("--stego", action="store_true", help="covert communication on: Eve is after the hidden private image")
+    at.add_argument("--key", default="stego-inn-demo", help="with --stego: Alice and Bob's key (file or manifest name)")
+    at.add_argument("--strategies", default=",".join(PAPER_STRATEGIES),
+                    help=f"comma-separated, from {', '.join(STRATEGIES)}")
+    at.add_argument("--queries", nargs="+", default=["100"],
+                    help="closed-box query budgets, numbers or 'all' (the paper: 100)")
+    at.add_argument("--eve-data", type=Path, default=None,
+                    help="Eve's public faces (default: the development set's train split; never the victims' people)")
+    at.add_argument("--eve-split", choices=["train", "test", "all"], default="train")
+    at.add_argument("--eve-limit", type=int, default=None, help="first N of Eve's faces only")
+    at.add_argument("--eve-steps", type=int, default=1500, help="training steps of each closed-box inverse network")
+    at.add_argument("--eve-cache", type=Path, default=Path("runs/eve"), help="trained inverse networks, reused")
+    at.add_argument("--glassbox-iterations", type=int, default=200,
+                    help="gradient steps per image (faster: 100 with --glassbox-lr 0.1)")
+    at.add_argument("--glassbox-lr", type=float, default=0.05)
+    at.add_argument("--glassbox-tv", type=float, default=1.0, help="total variation prior weight")
+    at.add_argument("--genai-iterations", type=int, default=200)
+    at.add_argument("--genai-restarts", type=int, default=2)
+    at.add_argument("--generator", default="face-gan-celeba64", help="Eve's face generator (manifest name)")
+    at.add_argument("--plots", type=Path, default=None,
+                    help="prefix of the PNGs (curves, FPESR bars, image grid); default: --json without .json")
+    at.set_defaults(func=_eval_attacks)
 
     bench = sub.add_parser("bench", help="throughput of the codec: ONNX Runtime vs torch, and the compute bound")
     bench.add_argument("--model", default=evaluate.DEFAULT_CODEC)

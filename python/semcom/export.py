@@ -11,6 +11,7 @@ import torch
 
 from . import runtime
 from .data import load_image
+from .nn.generator import Generator
 from .nn.jscc import DeepJSCC
 from .samples import sample_images
 
@@ -105,6 +106,67 @@ def export_codec(model: DeepJSCC, out_dir: Path, name: str, real_images: np.ndar
         entry["training"] = info
     update_manifest(out_dir, name, entry)
     return entry
+
+
+def export_generator(G: Generator, out_dir: Path, name: str, checkpoint: Path | None = None,
+                     info: dict | None = None) -> dict:
+    """Write ``NAME.onnx`` (inputs z, noise0..noiseN; output image) and ``NAME.samples.png``, check
+    parity, update the manifest. Returns the manifest entry, with the parity figures measured."""
+    G = G.eval().cpu()
+    cfg = G.cfg
+    out_dir.mkdir(parents=True, exist_ok=True)
+    path = out_dir / f"{name}.onnx"
+    noise_names = [f"noise{i}" for i in range(len(cfg.sizes))]
+    _export(G, (torch.randn(2, cfg.latent), *G.sample_noise(2)), path, ["z", *noise_names], ["image"])
+
+    rng = np.random.default_rng(3)
+    parity = {}
+    # the attacks' searches leave z and the noise maps well outside N(0, 1): check there too
+    for what, scale in (("random", 1.0), ("wide", 3.0)):
+        feeds = {"z": rng.standard_normal((4, cfg.latent), dtype=np.float32) * scale}
+        feeds |= {n: rng.standard_normal(s, dtype=np.float32) * scale for n, s in zip(noise_names, G.noise_shapes(4))}
+        parity[f"generator_{what}"] = check_parity(G, path, feeds, f"{what} z and noise")
+
+    samples = out_dir / f"{name}.samples.png"
+    write_samples(G, samples)
+    res = cfg.resolution
+    entry = {
+        "kind": "generator",
+        "resolution": [res, res],
+        "latent": cfg.latent,
+        "config": cfg.to_dict(),
+        "parameters": {"generator": sum(p.numel() for p in G.parameters())},
+        "parts": {"generator": {
+            "file": path.name, "sha256": runtime.sha256(path),
+            "inputs": {"z": ["batch", cfg.latent],
+                       **{n: ["batch", *s[1:]] for n, s in zip(noise_names, G.noise_shapes(1))}},
+            "outputs": {"image": ["batch", 3, res, res]}}},
+        "parity_max_abs_diff": parity,
+        "samples": samples.name,
+    }
+    if checkpoint is not None:
+        target = out_dir / f"{name}.pt"
+        if checkpoint.resolve() != target.resolve():
+            shutil.copyfile(checkpoint, target)
+        entry["checkpoint"] = {"file": target.name, "sha256": runtime.sha256(target)}
+    if info:
+        entry["training"] = info
+    update_manifest(out_dir, name, entry)
+    return entry
+
+
+@torch.no_grad()
+def write_samples(G: Generator, path: Path, rows: int = 8, seed: int = 0) -> None:
+    """A rows x rows PNG grid of G(z, noise) for a fixed seed (the same faces on every call)."""
+    from PIL import Image
+    gen = torch.Generator().manual_seed(seed)
+    n = rows * rows
+    z = torch.randn(n, G.cfg.latent, generator=gen).to(G.input.weight.device)
+    images = G(z, *G.sample_noise(n, gen)).cpu().numpy()
+    _, c, h, w = images.shape
+    grid = images.reshape(rows, rows, c, h, w).transpose(0, 3, 1, 4, 2).reshape(rows * h, rows * w, c)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray((grid * 255).round().astype(np.uint8)).save(path)
 
 
 def update_manifest(directory: Path, name: str, entry: dict, keep: tuple[str, ...] = ("metrics",)) -> None:

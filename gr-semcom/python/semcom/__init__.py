@@ -2,7 +2,7 @@
 
 The analog OFDM PHY carries DeepJSCC symbols (one image = one packet); the models run through the
 ``semcom`` library's ONNX runtime; the stego blocks hide a private packet in a host packet with a
-key that Alice and Bob share.
+key that Alice and Bob share; the Eve block runs the eavesdroppers of ``semcom.attacks``.
 """
 from .image_sink import image_sink
 from .image_source import image_source
@@ -15,3 +15,12 @@ from .ofdm_chanest_smoother import ofdm_chanest_smoother
 from .ofdm_phase_tracker import ofdm_phase_tracker
 from .stego_embed import stego_embed
 from .stego_extract import stego_extract
+
+
+def __getattr__(name):
+    # the Eve block brings torch (gradient-based attacks): imported only by flowgraphs that use it
+    if name == "eve_attack":
+        from .eve_attack import eve_attack as block
+        globals()[name] = block  # the class, not the submodule of the same name that importing it set
+        return block
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

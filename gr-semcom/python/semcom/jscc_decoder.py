@@ -34,6 +34,10 @@ class jscc_decoder(DropCounts, gr.basic_block):
         self.packets_out = 0
         self._last_id = -1
 
+    def reconstruct(self, symbols: np.ndarray, snr_db: np.ndarray) -> np.ndarray:
+        """Images (N, 3, H, W) from packets (N, K) and their SNRs."""
+        return self.codec.decode(symbols, snr_db)
+
     def forecast(self, noutput_items, ninputs):
         return [self.codec.symbols]
 
@@ -48,7 +52,7 @@ class jscc_decoder(DropCounts, gr.basic_block):
         if batch:
             symbols = np.stack([inp[rel:rel + k] for rel, _ in batch])
             snr = np.array([tags.get(P.SNR_TAG, self.snr_db) for _, tags in batch], np.float32)
-            out[:len(batch)] = self.codec.decode(symbols, snr).reshape(len(batch), -1)
+            out[:len(batch)] = self.reconstruct(symbols, snr).reshape(len(batch), -1)
             first = self.nitems_written(0)
             for i, (_, tags) in enumerate(batch):
                 for key in (P.NUM_TAG, P.SNR_TAG):

@@ -1,0 +1,31 @@
+"""Eve: intercepted packets in, her reconstruction of each image out, by any strategy of
+``semcom.attacks``. Framing, drop counting and tags are the JSCC decoder's, so Eve's images line up
+with Bob's in the metrics sink. The one block that imports torch (gradient-based strategies)."""
+from __future__ import annotations
+
+import numpy as np
+
+from semcom import data
+from semcom.attacks import STRATEGIES
+from semcom.attacks.eve import DEFAULT_GENERATOR, load_attack
+
+from .jscc_decoder import jscc_decoder
+
+
+class eve_attack(jscc_decoder):
+    """``strategy``: one of semcom.attacks.STRATEGIES. ``inverse``: the closed-box strategies' trained
+    network (``semcom train eve`` writes it). ``public``: a folder of Eve's own faces whose mean starts
+    the glass-box search (mid grey without it). ``iterations``: glass-box steps (0: the default)."""
+
+    def __init__(self, strategy: str = "naive", model: str = "deepjscc-celeba64", snr_db: float = 10.0,
+                 inverse: str = "", generator: str = DEFAULT_GENERATOR, public: str = "", iterations: int = 0,
+                 max_batch: int = 64):
+        if strategy not in STRATEGIES:
+            raise ValueError(f"unknown strategy {strategy!r}; choose from {', '.join(STRATEGIES)}")
+        jscc_decoder.__init__(self, model, snr_db, max_batch)
+        start = data.load_folder(public, self.codec.resolution, limit=2000).as_float().mean(0) if public else None
+        self.strategy = strategy
+        self.attack = load_attack(strategy, self.codec, inverse or None, generator, start, iterations or None)
+
+    def reconstruct(self, symbols: np.ndarray, snr_db: np.ndarray) -> np.ndarray:
+        return self.attack(symbols, snr_db, progress=False)
