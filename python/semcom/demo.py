@@ -1,6 +1,7 @@
 """``make demo``: the sample portraits through the shipped codec and the channel, next to WebP at the
-capacity of the same channel uses, and hidden inside each other with a stego key (what Bob and Eve
-see). Needs no data set: the portraits come with the dependencies."""
+capacity of the same channel uses; hidden inside each other with a stego key (what Bob and Eve see);
+and what eavesdroppers without the decoder rebuild, judged by the face recognizer. Needs no data
+set: the portraits come with the dependencies."""
 from __future__ import annotations
 
 import json
@@ -47,7 +48,49 @@ def run(model: str, out: Path, snrs: list[float], channel_kind: str = "awgn", se
               f"{r['webp_at_capacity']['psnr']:19.2f}")
     print(f"wrote {out / 'codec_demo.png'} and {out / 'codec_demo.json'}")
     covert = _covert(codec, Stego(key), x, [p.name for p in files], chan, covert_snr, seed, out)
-    return {"results": table, "covert": covert}
+    eve = _eavesdroppers(codec, x, [p.name for p in files], chan, EVE_SNR, seed, out)
+    return {"results": table, "covert": covert, "eavesdroppers": eve}
+
+
+EVE_SNR = 5.0  # the paper's Figs. 1 and 6
+# strategies that need no data set: the closed-box ones train on Eve's queries of a face collection
+DEMO_STRATEGIES = ("naive", "glassbox", "genai-glassbox")
+
+
+def _eavesdroppers(codec: Codec, x: np.ndarray, names: list[str], chan, snr: float, seed: int, out: Path) -> list[dict]:
+    """Eve without the decoder (glass-box, GenAI glass-box) next to Eve with it, and whether the face
+    recognizer takes each of her images for the person sent."""
+    from .attacks.eve import load_attack
+    from .face import Recognizer, fpesr
+    y, rx_snr = chan(codec.encode(x), snr, evaluate.snr_rng(seed, snr))
+    recognizer = Recognizer(workers=1)
+    sent = recognizer.describe(x)
+    rows, panels = [], [[(x[i], f"sent\n{names[i]}")] for i in range(len(x))]
+    for strategy in DEMO_STRATEGIES:
+        images = load_attack(strategy, codec)(y, rx_snr, progress=False)
+        faces = recognizer.describe(images)
+        accepted = recognizer.same_person(faces, sent)
+        rows.append({"strategy": strategy, "snr_db": snr, "psnr": metrics.psnr(images, x).tolist(),
+                     "same_person": accepted.tolist(), **fpesr(recognizer, faces, sent)})
+        for i in range(len(x)):
+            verdict = "same person" if accepted[i] else "not recognised"
+            panels[i].append((images[i], f"Eve {strategy}\n{metrics.psnr(images[i], x[i])[0]:.1f} dB, {verdict}"))
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    fig, axes = plt.subplots(len(x), len(panels[0]), figsize=(2 * len(panels[0]), 2.2 * len(x)), dpi=110, squeeze=False)
+    for i in range(len(x)):
+        _show(axes[i], panels[i])
+    fig.suptitle(f"eavesdroppers on plain DeepJSCC, {chan.kind} {snr:g} dB (dlib face recognizer, threshold 0.6)", fontsize=8)
+    fig.tight_layout()
+    fig.savefig(out / "eve_demo.png")
+    plt.close(fig)
+    (out / "eve_demo.json").write_text(json.dumps({"snr_db": snr, "images": names, "results": rows}, indent=2))
+    print(f"eavesdroppers at {chan.kind} {snr:g} dB: {'strategy':>15} {'PSNR':>6} {'FPESR':>6}")
+    for r in rows:
+        print(f"{'':>29} {r['strategy']:>15} {np.mean(r['psnr']):6.2f} {r['fpesr']:6.2f}")
+    print(f"wrote {out / 'eve_demo.png'} and {out / 'eve_demo.json'}")
+    return rows
 
 
 def _covert(codec: Codec, stego: Stego, x: np.ndarray, names: list[str], chan, snr: float, seed: int,

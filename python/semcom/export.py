@@ -97,15 +97,7 @@ def export_codec(model: DeepJSCC, out_dir: Path, name: str, real_images: np.ndar
         },
         "parity_max_abs_diff": parity,
     }
-    if checkpoint is not None:
-        target = out_dir / f"{name}.pt"
-        if checkpoint.resolve() != target.resolve():
-            shutil.copyfile(checkpoint, target)
-        entry["checkpoint"] = {"file": target.name, "sha256": runtime.sha256(target)}
-    if info:
-        entry["training"] = info
-    update_manifest(out_dir, name, entry)
-    return entry
+    return _ship(out_dir, name, entry, checkpoint, info)
 
 
 def export_generator(G: Generator, out_dir: Path, name: str, checkpoint: Path | None = None,
@@ -144,15 +136,7 @@ def export_generator(G: Generator, out_dir: Path, name: str, checkpoint: Path | 
         "parity_max_abs_diff": parity,
         "samples": samples.name,
     }
-    if checkpoint is not None:
-        target = out_dir / f"{name}.pt"
-        if checkpoint.resolve() != target.resolve():
-            shutil.copyfile(checkpoint, target)
-        entry["checkpoint"] = {"file": target.name, "sha256": runtime.sha256(target)}
-    if info:
-        entry["training"] = info
-    update_manifest(out_dir, name, entry)
-    return entry
+    return _ship(out_dir, name, entry, checkpoint, info)
 
 
 @torch.no_grad()
@@ -167,6 +151,19 @@ def write_samples(G: Generator, path: Path, rows: int = 8, seed: int = 0) -> Non
     grid = images.reshape(rows, rows, c, h, w).transpose(0, 3, 1, 4, 2).reshape(rows * h, rows * w, c)
     path.parent.mkdir(parents=True, exist_ok=True)
     Image.fromarray((grid * 255).round().astype(np.uint8)).save(path)
+
+
+def _ship(out_dir: Path, name: str, entry: dict, checkpoint: Path | None, info: dict | None) -> dict:
+    """Copy the torch weights beside the ONNX files, add the training record, write the manifest entry."""
+    if checkpoint is not None:
+        target = out_dir / f"{name}.pt"
+        if checkpoint.resolve() != target.resolve():
+            shutil.copyfile(checkpoint, target)
+        entry["checkpoint"] = {"file": target.name, "sha256": runtime.sha256(target)}
+    if info:
+        entry["training"] = info
+    update_manifest(out_dir, name, entry)
+    return entry
 
 
 def update_manifest(directory: Path, name: str, entry: dict, keep: tuple[str, ...] = ("metrics",)) -> None:
