@@ -93,11 +93,34 @@ def test_demo_key_recorded_metrics_hold_on_held_out_pairs(shipped, celeba):
             assert abs(row[role]["psnr"] - want[row["snr_db"]][role]["psnr"]) < 1.0, (role, row, want[row["snr_db"]])
 
 
-def test_demo_sends_the_portraits_plainly_and_covertly(tmp_path):
-    from semcom.demo import run
+def test_demo_sends_the_portraits_plainly_and_covertly_and_shows_eve(tmp_path):
+    from semcom.demo import DEMO_STRATEGIES, run
     out = run(CODEC, tmp_path, [10.0])
-    assert {p.name for p in tmp_path.iterdir()} == {"codec_demo.png", "codec_demo.json", "covert_demo.png", "covert_demo.json"}
+    assert {p.name for p in tmp_path.iterdir()} == {"codec_demo.png", "codec_demo.json", "covert_demo.png", "covert_demo.json",
+                                                    "eve_demo.png", "eve_demo.json"}
     rows = out["covert"]
     assert [(r["host"], r["private"]) for r in rows] == [("grace_hopper.jpg", "astronaut.png"), ("astronaut.png", "grace_hopper.jpg")]
     for r in rows:  # Eve's decoder shows the host, not the private portrait
         assert r["eve_vs_host_psnr"] > r["eve_vs_private_psnr"] + 8
+    eve = {r["strategy"]: r for r in out["eavesdroppers"]}
+    assert list(eve) == list(DEMO_STRATEGIES)
+    for r in eve.values():
+        assert 0 <= r["fpesr"] <= 1 and r["n"] == 2 and len(r["same_person"]) == 2
+    assert min(eve["naive"]["psnr"]) > 18.0 > max(eve["glassbox"]["psnr"])  # the decoder knows far more
+
+
+def test_face_generator_is_verified_and_makes_faces():
+    from semcom.attacks.eve import load_generator
+    from semcom.face import Recognizer
+    entry = runtime.model_entry("face-gan-celeba64")
+    assert entry["kind"] == "generator" and entry["training"]["split"].startswith("train")
+    G = load_generator()
+    part = runtime.load_part("face-gan-celeba64", "generator")
+    g = torch.Generator().manual_seed(0)
+    z, noise = torch.randn(16, G.cfg.latent, generator=g), G.sample_noise(16, g)
+    with torch.no_grad():
+        images = G(z, *noise).numpy()
+    onnx = part(z=z.numpy(), **{f"noise{i}": n.numpy() for i, n in enumerate(noise)})
+    assert np.abs(onnx - images).max() <= PARITY_TOLERANCE
+    faces = Recognizer(workers=1).describe(images)
+    assert faces.fallback.mean() < 0.5  # dlib's detector finds a face in most samples

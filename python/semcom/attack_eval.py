@@ -49,6 +49,19 @@ def victims(images: data.ImageSet, root: Path, recognizer: face.Recognizer, cove
                    recognizer.describe(x_p, "private faces"), recognizer.describe(x_h, "host faces"))
 
 
+def original_faces(v: Victims, gallery: face.Gallery | None) -> tuple[face.Faces, list[str]]:
+    """Every distinct original photo at hand (the victims', and the gallery's other photos of them)
+    with its person: where the recognizer's operating point is measured."""
+    faces, people, seen = [v.faces], list(v.people), set(v.files)
+    if gallery is not None:
+        for part, files in ((gallery.first, gallery.files), (gallery.second, gallery.second_files)):
+            keep = [i for i, f in enumerate(files) if f is not None and f not in seen]
+            seen.update(files[i] for i in keep)
+            faces.append(part[keep])
+            people += [str(gallery.people[i]) for i in keep]
+    return face.Faces(np.concatenate([f.descriptors for f in faces]), np.concatenate([f.fallback for f in faces])), people
+
+
 def runs(strategies: list[str], budgets: list[int | None]) -> list[tuple[str, int | None]]:
     """(strategy, query budget) pairs: closed-box strategies once per budget, the others once."""
     return [(s, b) for s in strategies for b in (budgets if s in QUERIED else [None])]

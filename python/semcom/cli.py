@@ -252,12 +252,12 @@ def _eval_attacks(args) -> None:
     public, public_desc = _eve_public_faces(args, codec, images, root)
     recognizer = face.Recognizer()
     v = attack_eval.victims(images, root, recognizer, stego is not None, args.seed)
-    operating = face.operating_point(recognizer, v.faces, v.people, seed=args.seed)
     gallery = None
     if data.read_identities(root):
         pool = data.load_folder(root, codec.resolution, split=args.split)
         gallery = face.Gallery.build(recognizer, pool.images, [str(f) for f in pool.files],
                                      attack_eval.identities(pool, root), set(v.people))
+    operating = face.operating_point(recognizer, *attack_eval.original_faces(v, gallery), seed=args.seed)
     setup = EveSetup(
         glassbox=GlassBoxConfig(iterations=args.glassbox_iterations, lr=args.glassbox_lr, tv=args.glassbox_tv),
         genai_glassbox=GenAIGlassBoxConfig(iterations=args.genai_iterations, restarts=args.genai_restarts),

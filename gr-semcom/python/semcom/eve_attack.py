@@ -8,6 +8,7 @@ import numpy as np
 from semcom import data
 from semcom.attacks import STRATEGIES
 from semcom.attacks.eve import DEFAULT_GENERATOR, load_attack
+from semcom.attacks.glassbox import GenAIGlassBoxConfig, GlassBoxConfig
 
 from .jscc_decoder import jscc_decoder
 
@@ -25,7 +26,9 @@ class eve_attack(jscc_decoder):
         jscc_decoder.__init__(self, model, snr_db, max_batch)
         start = data.load_folder(public, self.codec.resolution, limit=2000).as_float().mean(0) if public else None
         self.strategy = strategy
-        self.attack = load_attack(strategy, self.codec, inverse or None, generator, start, iterations or None)
+        steps = {"iterations": iterations} if iterations else {}
+        self.attack = load_attack(strategy, self.codec, inverse or None, generator, start,
+                                  GlassBoxConfig(**steps), GenAIGlassBoxConfig(**steps))
 
     def reconstruct(self, symbols: np.ndarray, snr_db: np.ndarray) -> np.ndarray:
         return self.attack(symbols, snr_db, progress=False)

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from ..data import ImageSet
-from ..runtime import Codec, checkpoint_path, load_part, model_entry, sha256
+from ..runtime import Codec, checkpoint_path, sha256
 from ..train.eve import EveTrainConfig
 from . import QUERIED, STRATEGIES
 from .closedbox import ClosedBox, collect
@@ -31,13 +31,12 @@ class Naive:
 def alice_encoder(codec: Codec):
     """Eve's differentiable copy of the encoder, from Alice's ONNX file (verified by the manifest)."""
     from .onnx_torch import OnnxModule
-    return OnnxModule(load_part(codec.name, "encoder").path)
+    return OnnxModule(codec.encoder.path)
 
 
 def load_generator(name: str = DEFAULT_GENERATOR):
     """Eve's face generator (torch, for gradients), verified against the manifest."""
     from ..train.generator import load_generator as load
-    model_entry(name)
     return load(checkpoint_path(name))[0]
 
 
@@ -60,14 +59,8 @@ class Eve:
 
     def __init__(self, codec: Codec, public: ImageSet, setup: EveSetup = EveSetup(), stego=None):
         self.codec, self.public, self.setup, self.stego = codec, public, setup, stego
-        self._encoder = self._generator = None
+        self._generator = None
         self.trained: dict[str, dict] = {}  # cache file -> training record, for the report
-
-    @property
-    def encoder(self):
-        if self._encoder is None:
-            self._encoder = alice_encoder(self.codec)
-        return self._encoder
 
     @property
     def generator(self):
@@ -81,15 +74,12 @@ class Eve:
     def attack(self, strategy: str, queries: int | None = None):
         """The attack callable for a strategy; closed-box ones train (or reuse) Eve's inverse network
         for ``queries`` queries (None: one per public face)."""
-        if strategy == "naive":
-            return Naive(self.codec)
-        if strategy == "glassbox":
-            return GlassBox(self.encoder, self.mean_face(), self.setup.glassbox)
-        if strategy == "genai-glassbox":
-            return GenAIGlassBox(self.encoder, self.generator, self.setup.genai_glassbox, self.setup.seed)
-        if strategy not in QUERIED:
-            raise ValueError(f"unknown strategy {strategy!r}; choose from {', '.join(STRATEGIES)}")
-        return self._closed_box(strategy, queries)
+        if strategy in QUERIED:
+            return self._closed_box(strategy, queries)
+        setup = self.setup
+        return load_attack(strategy, self.codec, generator=setup.generator, seed=setup.seed,
+                           start=self.mean_face() if strategy == "glassbox" else None,
+                           glassbox=setup.glassbox, genai_glassbox=setup.genai_glassbox)
 
     def _closed_box(self, strategy: str, queries: int | None):
         from ..train import eve as train_eve
@@ -121,20 +111,19 @@ class Eve:
 
 
 def load_attack(strategy: str, codec: Codec, inverse: str | Path | None = None, generator: str = DEFAULT_GENERATOR,
-                start: np.ndarray | None = None, iterations: int | None = None):
-    """One strategy from files alone, for a receiver such as the GNU Radio Eve block: closed-box
-    strategies need the inverse network trained for them (``semcom train eve`` writes it); the
-    glass-box start is ``start`` (e.g. the mean of Eve's faces), else mid grey."""
+                start: np.ndarray | None = None, glassbox: GlassBoxConfig = GlassBoxConfig(),
+                genai_glassbox: GenAIGlassBoxConfig = GenAIGlassBoxConfig(), seed: int = 0):
+    """One strategy from files alone (what the GNU Radio Eve block uses): closed-box strategies need
+    the inverse network trained for them (``semcom train eve`` writes it); the glass-box search
+    starts from ``start`` (e.g. the mean of Eve's faces), else mid grey."""
     from ..train import eve as train_eve
     if strategy == "naive":
         return Naive(codec)
-    if strategy in ("glassbox", "genai-glassbox"):
-        if strategy == "glassbox":
-            cfg = GlassBoxConfig() if iterations is None else GlassBoxConfig(iterations=iterations)
-            grey = np.full((3, *codec.resolution), 0.5, np.float32)
-            return GlassBox(alice_encoder(codec), grey if start is None else start, cfg)
-        cfg = GenAIGlassBoxConfig() if iterations is None else GenAIGlassBoxConfig(iterations=iterations)
-        return GenAIGlassBox(alice_encoder(codec), load_generator(generator), cfg)
+    if strategy == "glassbox":
+        grey = np.full((3, *codec.resolution), 0.5, np.float32)
+        return GlassBox(alice_encoder(codec), grey if start is None else start, glassbox)
+    if strategy == "genai-glassbox":
+        return GenAIGlassBox(alice_encoder(codec), load_generator(generator), genai_glassbox, seed)
     if strategy not in QUERIED:
         raise ValueError(f"unknown strategy {strategy!r}; choose from {', '.join(STRATEGIES)}")
     if not inverse or not Path(inverse).is_file():
