@@ -112,7 +112,12 @@ def test_zmq_processes_bob_and_eve_each_receive_every_frame(tmp_path):
         for name in ("channel_zmq", "bob_rx_zmq", "eve_rx_zmq"):
             procs.append(subprocess.Popen([sys.executable, str(scripts[name]), *args[name]],
                                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
-        time.sleep(3)  # subscribers first: a PUB socket sends nothing to those not yet connected
+        # subscribers first: a PUB socket sends nothing to those not yet connected. The metrics files
+        # appear while the receivers build their graphs; Eve's block then loads torch before subscribing.
+        ready = time.monotonic() + 60
+        while not all((tmp_path / role / "metrics.jsonl").exists() for role in ("bob", "eve")) and time.monotonic() < ready:
+            time.sleep(0.2)
+        time.sleep(8)
         procs.append(subprocess.Popen([sys.executable, str(scripts["alice_tx_zmq"]), *args["alice_tx_zmq"]],
                                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
         deadline = time.monotonic() + 180
