@@ -14,10 +14,11 @@ from semcom.attacks.eve import Eve, EveSetup
 from semcom.attacks.glassbox import GenAIGlassBoxConfig, GlassBoxConfig
 from semcom.attacks.onnx_torch import OnnxModule
 from semcom.cli import main
+from semcom.nn.jscc import JSCCConfig
 from semcom.train.eve import EveTrainConfig
 
 SNR = 20.0
-TINY_NET = EveTrainConfig().net.__class__(channels=16, blocks=1)
+TINY_NET = JSCCConfig(channels=16, blocks=1)
 
 
 @pytest.fixture(scope="module")

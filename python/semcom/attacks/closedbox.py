@@ -19,6 +19,7 @@ import torch
 
 from ..data import ImageSet
 from ..nn.inverse import ThroughGenerator
+from .glassbox import iq_tensor
 from ..runtime import Codec
 
 QUERY_MODES = ("plain", "host", "private")
@@ -70,12 +71,6 @@ def collect(codec: Codec, public: ImageSet, budget: int | None, mode: str = "pla
     return Queries(np.concatenate(images), np.concatenate(symbols), mode)
 
 
-def _inputs(symbols: np.ndarray, snr_db, device) -> tuple[torch.Tensor, torch.Tensor]:
-    y = torch.from_numpy(np.ascontiguousarray(symbols, dtype=np.complex64)).view(torch.float32).reshape(len(symbols), -1, 2)
-    snr = torch.as_tensor(np.broadcast_to(np.asarray(snr_db, np.float32).reshape(-1), (len(symbols),)).copy())
-    return y.to(device), snr.reshape(-1, 1).to(device)
-
-
 class ClosedBox:
     """``attack(symbols, snr_db)``: Eve's trained inverse network on the equalised symbols."""
 
@@ -86,7 +81,8 @@ class ClosedBox:
     def __call__(self, symbols: np.ndarray, snr_db, progress: bool = True) -> np.ndarray:
         device = next(self.net.parameters()).device
         snr = np.broadcast_to(np.asarray(snr_db, np.float32).reshape(-1), (len(symbols),))
-        return np.concatenate([self.net(*_inputs(symbols[i:i + self.batch], snr[i:i + self.batch], device)).cpu().numpy()
+        snr = torch.from_numpy(snr.reshape(-1, 1).copy()).to(device)
+        return np.concatenate([self.net(iq_tensor(symbols[i:i + self.batch]).to(device), snr[i:i + self.batch]).cpu().numpy()
                                for i in range(0, len(symbols), self.batch)])
 
 

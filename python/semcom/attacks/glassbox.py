@@ -20,7 +20,8 @@ import torch
 from tqdm import tqdm
 
 
-def _as_torch_symbols(symbols: np.ndarray) -> torch.Tensor:
+def iq_tensor(symbols: np.ndarray) -> torch.Tensor:
+    """Complex symbols (N, K) as the models' real layout (N, K, 2)."""
     return torch.from_numpy(np.ascontiguousarray(symbols, dtype=np.complex64)).view(torch.float32).reshape(len(symbols), -1, 2)
 
 
@@ -55,7 +56,7 @@ class GlassBox:
     def __call__(self, symbols: np.ndarray, snr_db, progress: bool = True) -> np.ndarray:
         cfg, out = self.cfg, []
         for i in range(0, len(symbols), cfg.batch):
-            y = _as_torch_symbols(symbols[i:i + cfg.batch])
+            y = iq_tensor(symbols[i:i + cfg.batch])
             logits = torch.logit(self.start).expand(len(y), *self.start.shape).clone().requires_grad_(True)
             opt = torch.optim.Adam([logits], lr=cfg.lr)
             for _ in tqdm(range(cfg.iterations), desc=f"glass-box images {i}-{i + len(y)}", unit="it",
@@ -107,7 +108,7 @@ class GenAIGlassBox:
         cfg, out = self.cfg, []
         gen = torch.Generator().manual_seed(self.seed)
         for i in range(0, len(symbols), cfg.batch):
-            y = _as_torch_symbols(symbols[i:i + cfg.batch])
+            y = iq_tensor(symbols[i:i + cfg.batch])
             best, best_misfit = None, None
             for r in range(cfg.restarts):
                 label = f"GenAI glass-box images {i}-{i + len(y)}, start {r + 1}/{cfg.restarts}" if progress else None
