@@ -24,6 +24,7 @@ module: $(STAMP)
 
 demo: setup
 	$(VENV)/bin/semcom demo --out demo-out
+	$(PY) flowgraphs/loopback_demo.py --out demo-out/loopback
 
 test: setup
 	$(VENV)/bin/pytest -q

@@ -1,5 +1,4 @@
 """The GNU Radio side end to end: flowgraphs compile, and images cross the analog OFDM link."""
-import importlib.util
 import json
 import os
 import subprocess
@@ -12,24 +11,20 @@ import pytest
 
 from semcom import channel, data, evaluate, metrics
 from semcom.runtime import Codec
+from gnuradio.semcom import compile_flowgraph
 
 ROOT = Path(__file__).resolve().parents[1]
 FLOWGRAPHS = sorted((ROOT / "flowgraphs").glob("*.grc"))
-GRC_BLOCKS = Path(sys.prefix) / "share" / "gnuradio" / "grc" / "blocks"
 
 
 def grcc(path: Path, out: Path) -> Path:
-    env = {**os.environ, "GRC_BLOCKS_PATH": str(GRC_BLOCKS)}
-    r = subprocess.run([sys.executable, "/usr/bin/grcc", "-o", str(out), str(path)], capture_output=True, text=True, env=env)
-    assert r.returncode == 0, r.stdout + r.stderr
-    return out / f"{path.stem}.py"
+    """Compile (and import, which must work) a flowgraph; the generated script's path."""
+    return Path(compile_flowgraph(path, out).__file__)
 
 
 @pytest.mark.parametrize("grc", FLOWGRAPHS, ids=[p.stem for p in FLOWGRAPHS])
 def test_flowgraph_compiles_and_imports(grc, tmp_path):
-    script = grcc(grc, tmp_path)
-    spec = importlib.util.spec_from_file_location(grc.stem, script)
-    spec.loader.exec_module(importlib.util.module_from_spec(spec))
+    assert grcc(grc, tmp_path).is_file()
 
 
 def run_until(tb, done, timeout: float = 120.0) -> None:
@@ -42,18 +37,49 @@ def run_until(tb, done, timeout: float = 120.0) -> None:
     tb.wait()
 
 
-def test_loopback_sim_receives_every_image_in_order(tmp_path):
-    script = grcc(ROOT / "flowgraphs" / "loopback_sim.grc", tmp_path)
-    spec = importlib.util.spec_from_file_location("loopback_sim", script)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    out = tmp_path / "out"
-    tb = module.loopback_sim(snr_db=20.0, frames=6, out=str(out))
-    run_until(tb, lambda: len(tb.bob_metrics.records) >= 6)
-    records = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
-    assert [rec["image_id"] for rec in records] == list(range(6))
-    assert len(list(out.glob("bob_*.png"))) == 6
-    assert all(17 < rec["snr_db"] < 23 for rec in records)
+@pytest.fixture(scope="module")
+def loopback(tmp_path_factory):
+    return compile_flowgraph(ROOT / "flowgraphs" / "loopback_sim.grc", tmp_path_factory.mktemp("loopback"))
+
+
+def scores(out: Path) -> dict[str, list[dict]]:
+    by_role = {}
+    for line in (out / "metrics.jsonl").read_text().splitlines():
+        record = json.loads(line)
+        by_role.setdefault(record["role"], []).append(record)
+    return by_role
+
+
+def test_loopback_sim_covert_bob_recovers_both_eve_sees_the_host(loopback, tmp_path, capsys):
+    """Stego on, 20 dB: Bob gets every frame's host and private image, in order; Eve's naive decoder
+    gets every frame too but sees the host, far from the private image Bob recovers."""
+    out = tmp_path / "covert"
+    tb = loopback.loopback_sim(snr_db=20.0, eve_snr_db=20.0, stego=1, frames=4, faces=0, out=str(out))
+    tb.start()
+    assert loopback.semcom.stop_when_received(tb, [tb.bob_private_metrics, tb.bob_host_metrics, tb.eve_metrics], 120)
+    assert "| eve-naive | " in capsys.readouterr().out  # the summary table
+    got = scores(out)
+    for role in ("bob-private", "bob-host", "eve-naive"):
+        assert [r["image_id"] for r in got[role]][:4] == list(range(4)), role
+        assert all(17 < r["snr_db"] < 23 for r in got[role][:4]), role
+    # host and private are different portraits (offset 1), both scored against what was sent
+    assert got["bob-host"][0]["file"] != got["bob-private"][0]["file"]
+    mean = {role: np.mean([r["psnr"] for r in recs[:4]]) for role, recs in got.items()}
+    assert mean["bob-host"] > 22 and mean["bob-private"] > mean["eve-naive"] + 5, mean
+    assert len(list(out.glob("bob_private_*.png"))) >= 4 and len(list(out.glob("eve_naive_*.png"))) >= 4
+
+
+def test_loopback_sim_plain_eve_decodes_the_private_image(loopback, tmp_path):
+    """Stego off: the private image goes out plainly and Eve's naive decoder gets what Bob gets;
+    Bob's host output stays silent."""
+    out = tmp_path / "plain"
+    tb = loopback.loopback_sim(snr_db=20.0, eve_snr_db=20.0, stego=0, frames=3, faces=0, out=str(out))
+    tb.start()
+    assert loopback.semcom.stop_when_received(tb, [tb.bob_private_metrics, tb.bob_host_metrics, tb.eve_metrics], 120)
+    got = scores(out)
+    assert "bob-host" not in got
+    bob, eve = (np.mean([r["psnr"] for r in got[role][:3]]) for role in ("bob-private", "eve-naive"))
+    assert bob > 22 and abs(bob - eve) < 1.5, (bob, eve)
 
 
 def test_fifty_faces_over_ofdm_match_the_library_at_the_measured_snr(celeba):

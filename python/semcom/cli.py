@@ -315,6 +315,16 @@ def _bench(args) -> None:
     run(args.model, args.batch, args.repeats)
 
 
+def _monitor(args) -> None:
+    from . import monitor
+    if args.jsonl:
+        print(monitor.read_jsonl(args.jsonl).table())
+        return
+    if not args.address:
+        raise SystemExit("give the metrics sinks' ZMQ addresses (e.g. tcp://127.0.0.1:5599) or --jsonl FILES")
+    monitor.follow(args.address, args.seconds, args.every)
+
+
 def _demo(args) -> None:
     from .demo import run
     run(args.model, args.out, args.snr, args.channel, args.seed, args.key, args.covert_snr)
@@ -478,6 +488,13 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--batch", type=int, default=64)
     bench.add_argument("--repeats", type=int, default=5)
     bench.set_defaults(func=_bench)
+
+    mon = sub.add_parser("monitor", help="Bob's and Eve's live figures from the flowgraphs' metrics sinks")
+    mon.add_argument("address", nargs="*", help="ZMQ PUB addresses of metrics sinks, e.g. tcp://127.0.0.1:5599")
+    mon.add_argument("--jsonl", type=Path, nargs="+", help="summarise metrics sinks' JSON lines files instead")
+    mon.add_argument("--seconds", type=float, default=0.0, help="stop after this long (0: until Ctrl-C)")
+    mon.add_argument("--every", type=float, default=1.0, help="seconds between tables")
+    mon.set_defaults(func=_monitor)
 
     demo = sub.add_parser("demo", help="send the sample portraits through the codec and the channel, plainly and covertly")
     demo.add_argument("--model", default=evaluate.DEFAULT_CODEC)

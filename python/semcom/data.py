@@ -58,11 +58,13 @@ def face_crop_box(width: int, height: int) -> tuple[int, int, int, int]:
     return left, top, left + side, top + side
 
 
-def load_image(path: str | os.PathLike, size: tuple[int, int] = (64, 64)) -> np.ndarray:
-    """An RGB uint8 array (H, W, 3) of the face crop at ``size`` = (height, width)."""
+def load_image(path: str | os.PathLike, size: tuple[int, int] = (64, 64),
+               box: tuple[int, int, int, int] | None = None) -> np.ndarray:
+    """An RGB uint8 array (H, W, 3) of the face crop (or of ``box``: left, top, right, bottom) at
+    ``size`` = (height, width)."""
     with Image.open(path) as im:
         im = im.convert("RGB")  # grey, palette and RGBA images alike
-        im = im.crop(face_crop_box(*im.size)).resize((size[1], size[0]), Image.Resampling.LANCZOS)
+        im = im.crop(box or face_crop_box(*im.size)).resize((size[1], size[0]), Image.Resampling.LANCZOS)
         return np.asarray(im, dtype=np.uint8)
 
 

@@ -10,18 +10,17 @@ from pathlib import Path
 import numpy as np
 
 from . import channel, evaluate, metrics
-from .data import ImageSet, load_image
 from .keys import DEMO_KEY, Stego
 from .runtime import Codec
-from .samples import sample_images
+from .samples import load_samples
 
 
 def run(model: str, out: Path, snrs: list[float], channel_kind: str = "awgn", seed: int = 0,
         key: str = DEMO_KEY, covert_snr: float = 10.0) -> dict:
     """WebP gets the AWGN capacity K log2(1 + SNR) whatever the channel: the demo's reference line."""
     codec = Codec(model)
-    files = sample_images()
-    images = ImageSet(np.stack([load_image(p, codec.resolution) for p in files]), files)
+    images = load_samples(codec.resolution)
+    files = images.files
     x = images.as_float()
     chan = channel.Channel(channel_kind)
     sent = codec.encode(x)

@@ -10,10 +10,9 @@ import numpy as np
 import torch
 
 from . import runtime
-from .data import load_image
 from .nn.generator import Generator
 from .nn.jscc import DeepJSCC
-from .samples import sample_images
+from .samples import load_samples
 
 PARITY_TOLERANCE = 1e-4
 OPSET = 17
@@ -50,8 +49,7 @@ def parity_images(model: DeepJSCC, real: np.ndarray | None, seed: int = 0) -> di
     cfg = model.cfg
     rng = np.random.default_rng(seed)
     if real is None:
-        real = np.stack([load_image(p, (cfg.height, cfg.width)) for p in sample_images()])
-        real = real.transpose(0, 3, 1, 2).astype(np.float32) / 255.0
+        real = load_samples((cfg.height, cfg.width)).as_float()
     return {"random": rng.random((4, 3, cfg.height, cfg.width), dtype=np.float32), "real": real.astype(np.float32)}
 
 

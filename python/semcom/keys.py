@@ -134,15 +134,14 @@ class Stego:
     """Embed and extract with a key on ONNX Runtime, on complex64 symbols (N, K) of unit power."""
 
     def __init__(self, key: str | os.PathLike):
-        import onnxruntime as ort
         self.path = resolve(key)
         self.meta, members = read(self.path)
         self.symbols = int(self.meta["symbols"])
         self.codec = self.meta["codec"]
         self.lost_mode = self.meta["lost"]
         self.demo = self.meta.get("demo", False)
-        self._embed = ort.InferenceSession(members["embed.onnx"], providers=runtime.providers())
-        self._extract = ort.InferenceSession(members["extract.onnx"], providers=runtime.providers())
+        self._embed = runtime.session(members["embed.onnx"])
+        self._extract = runtime.session(members["extract.onnx"])
         for session, part in ((self._embed, "embed"), (self._extract, "extract")):
             for arg in session.get_inputs() + session.get_outputs():
                 if arg.shape[1:] != [self.symbols, 2]:

@@ -57,6 +57,16 @@ def providers() -> list[str]:
     return [p for p in ("CUDAExecutionProvider", "CPUExecutionProvider") if p in available]
 
 
+def session(model: str | bytes):
+    """An ONNX Runtime session on the preferred provider. Its idle threads sleep instead of spinning:
+    in a flowgraph several models and the PHY share the cores, and a spinning pool starves them."""
+    import onnxruntime as ort
+    options = ort.SessionOptions()
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    options.add_session_config_entry("session.inter_op.allow_spinning", "0")
+    return ort.InferenceSession(model, options, providers=providers())
+
+
 def _graph_shapes(args) -> dict[str, list]:
     return {a.name: [d if isinstance(d, int) else "batch" for d in a.shape] for a in args}
 
@@ -71,8 +81,7 @@ class OnnxPart:
 
     @cached_property
     def session(self):
-        import onnxruntime as ort
-        return ort.InferenceSession(str(self.path), providers=providers())
+        return session(str(self.path))
 
     def verify(self) -> "OnnxPart":
         if not self.path.is_file():

@@ -4,6 +4,7 @@ The analog OFDM PHY carries DeepJSCC symbols (one image = one packet); the model
 ``semcom`` library's ONNX runtime; the stego blocks hide a private packet in a host packet with a
 key that Alice and Bob share; the Eve block runs the eavesdroppers of ``semcom.attacks``.
 """
+from .headless import compile_flowgraph, stop_when_received
 from .image_sink import image_sink
 from .image_source import image_source
 from .jscc_decoder import jscc_decoder

@@ -16,14 +16,19 @@ from .jscc_decoder import jscc_decoder
 class eve_attack(jscc_decoder):
     """``strategy``: one of semcom.attacks.STRATEGIES. ``inverse``: the closed-box strategies' trained
     network (``semcom train eve`` writes it). ``public``: a folder of Eve's own faces whose mean starts
-    the glass-box search (mid grey without it). ``iterations``: glass-box steps (0: the default)."""
+    the glass-box search (mid grey without it). ``iterations``: glass-box steps (0: the default).
+    ``max_batch``: packets per call, 0: 64 for the feed-forward strategies, ``SEARCH_BATCH`` for the
+    glass-box searches (about a second per image on a CPU: a batch of 64 would hold every frame
+    back for a minute)."""
+
+    SEARCH_BATCH = 4
 
     def __init__(self, strategy: str = "naive", model: str = "deepjscc-celeba64", snr_db: float = 10.0,
                  inverse: str = "", generator: str = DEFAULT_GENERATOR, public: str = "", iterations: int = 0,
-                 max_batch: int = 64):
+                 max_batch: int = 0):
         if strategy not in STRATEGIES:
             raise ValueError(f"unknown strategy {strategy!r}; choose from {', '.join(STRATEGIES)}")
-        jscc_decoder.__init__(self, model, snr_db, max_batch)
+        jscc_decoder.__init__(self, model, snr_db, max_batch or (self.SEARCH_BATCH if "glassbox" in strategy else 64))
         start = data.load_folder(public, self.codec.resolution, limit=2000).as_float().mean(0) if public else None
         self.strategy = strategy
         steps = {"iterations": iterations} if iterations else {}

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import threading
 import time
 from pathlib import Path
 
@@ -17,21 +18,31 @@ from .image_source import IMAGE_ID_TAG, load_images
 
 class metrics_sink(gr.sync_block):
     """Scores each received image against the original the source sent with the same ``image_id``
-    (same folder, order and size as the ``image_source``).
+    (same folder, size, limit and offset as the ``image_source``).
 
-    Each frame gives a record ``{"role", "image_id", "file", "snr_db", "psnr", "ms_ssim", "time"}``:
-    appended to ``jsonl`` (when set), sent as a PMT dict on the ``metrics`` message port, and
-    published on ``zmq_address`` (e.g. ``tcp://127.0.0.1:5599``; empty: off) for ``semcom monitor``.
+    Each frame gives a record ``{"role", "image_id", "file", "snr_db", "psnr", "ms_ssim",
+    "same_person", "time"}``: appended to ``jsonl`` (when set), sent as a PMT dict on the
+    ``metrics`` message port, and published on ``zmq_address`` (e.g. ``tcp://127.0.0.1:5599``;
+    empty: off) for ``semcom monitor``. With ``faces``, the face recognizer of ``semcom.face``
+    judges whether the image shows the person of the original (``same_person``, whose mean is
+    the FPESR when the sink scores Eve); about 0.1 s per frame, so off by default (``null``).
+    ``frames``: how many frames the run expects; ``wait`` returns once they are in.
     """
 
     def __init__(self, folder: str = "", size: int = 64, role: str = "bob", jsonl: str = "", zmq_address: str = "",
-                 limit: int = 0):
+                 limit: int = 0, offset: int = 0, faces: bool = False, frames: int = 0):
         gr.sync_block.__init__(self, "metrics_sink", [(np.float32, 3 * size * size)], [])
         self.message_port_register_out(pmt.intern("metrics"))
         self.reference = load_images(folder, size, limit)
         self.originals = self.reference.as_float()
-        self.role, self.size = role, size
+        self.role, self.size, self.offset, self.frames = role, size, offset, frames
         self.records: list[dict] = []
+        self._complete = threading.Event()
+        self._recognizer = self._known = None
+        if faces:
+            from semcom.face import Recognizer
+            self._recognizer = Recognizer(workers=1)
+            self._known = {}  # reference index -> descriptor, computed when first needed
         self._file = None
         if jsonl:
             Path(jsonl).parent.mkdir(parents=True, exist_ok=True)
@@ -42,6 +53,19 @@ class metrics_sink(gr.sync_block):
             self._socket = zmq.Context.instance().socket(zmq.PUB)
             self._socket.bind(zmq_address)
 
+    def wait(self, timeout: float | None = None) -> bool:
+        """Block until ``frames`` frames were scored (True) or ``timeout`` seconds passed (False);
+        a sink that expects no frame count returns at once."""
+        return not self.frames or self._complete.wait(timeout)
+
+    def _same_person(self, images: np.ndarray, refs: np.ndarray) -> list:
+        if self._recognizer is None:
+            return [None] * len(images)
+        for i in set(refs.tolist()) - self._known.keys():
+            self._known[i] = self._recognizer.describe(self.originals[i:i + 1])
+        got = self._recognizer.describe(images)
+        return [bool(self._recognizer.same_person(got[j:j + 1], self._known[i])[0]) for j, i in enumerate(refs)]
+
     def work(self, input_items, output_items):
         inp = input_items[0]
         first = self.nitems_read(0)
@@ -50,13 +74,14 @@ class metrics_sink(gr.sync_block):
             tags.setdefault(t.offset - first, {})[pmt.symbol_to_string(t.key)] = pmt.to_python(t.value)
         images = inp.reshape(len(inp), 3, self.size, self.size)
         ids = np.array([tags.get(i, {}).get(IMAGE_ID_TAG, first + i) for i in range(len(inp))])
-        ref = self.originals[ids % len(self.originals)]
+        refs = (ids + self.offset) % len(self.originals)
+        ref = self.originals[refs]
         psnr, ssim = metrics.psnr(images, ref), metrics.ms_ssim(images, ref)
+        same = self._same_person(images, refs)
         for i, image_id in enumerate(ids):
-            record = {"role": self.role, "image_id": int(image_id),
-                      "file": self.reference.files[image_id % len(self.originals)].name,
-                      "snr_db": tags.get(i, {}).get(P.SNR_TAG), "psnr": float(psnr[i]),
-                      "ms_ssim": float(ssim[i]), "time": time.time()}
+            record = {"role": self.role, "image_id": int(image_id), "file": self.reference.files[refs[i]].name,
+                      "snr_db": tags.get(i, {}).get(P.SNR_TAG), "psnr": float(psnr[i]), "ms_ssim": float(ssim[i]),
+                      "same_person": same[i], "time": time.time()}
             self.records.append(record)
             line = json.dumps(record)
             if self._file:
@@ -64,6 +89,8 @@ class metrics_sink(gr.sync_block):
             if self._socket is not None:
                 self._socket.send_string(line)
             self.message_port_pub(pmt.intern("metrics"), pmt.to_pmt(record))
+        if self.frames and len(self.records) >= self.frames:
+            self._complete.set()
         return len(inp)
 
     def stop(self):

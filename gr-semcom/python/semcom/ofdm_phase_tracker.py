@@ -30,14 +30,19 @@ class ofdm_phase_tracker(gr.basic_block):
     def __init__(self):
         gr.basic_block.__init__(self, "ofdm_phase_tracker", [(np.complex64, P.FFT_LEN)], [(np.complex64, P.FFT_LEN)])
         self.set_tag_propagation_policy(gr.TPP_DONT)
-        self.set_min_output_buffer(4 * (P.MAX_SYMBOLS // len(P.OCCUPIED[0]) + 2))
+        # Called only with room for the longest frame, and asking for the whole frame at the input:
+        # a work call that returns 0 for want of either would spin, holding the GIL.
+        longest = P.MAX_SYMBOLS // len(P.OCCUPIED[0]) + 2
+        self.set_output_multiple(longest)
+        self.set_min_output_buffer(4 * longest)
         self.pilot_bins = np.array(P.PILOTS[0]) + P.FFT_LEN // 2  # FFT-shifted order
         self.pilot_symbols = np.array(P.PILOT_SYMBOLS, dtype=np.complex64)
         self.frames_out = 0
         self.frames_dropped = 0
+        self._waiting_for = 1  # symbols of the frame at the input's head, once it is known
 
     def forecast(self, noutput_items, ninputs):
-        return [noutput_items]
+        return [self._waiting_for]
 
     def general_work(self, input_items, output_items):
         inp, out = input_items[0], output_items[0]
@@ -49,8 +54,10 @@ class ofdm_phase_tracker(gr.basic_block):
             self.consume(0, min([rel for rel, key, _ in tags if rel > 0 and key == P.FRAME_TAG], default=len(inp)))
             return 0
         n = pmt.to_long(head[P.FRAME_TAG].value)
-        if len(inp) < n or len(out) < n:
+        if len(inp) < n:
+            self._waiting_for = n
             return 0
+        self._waiting_for = 1
         frame = inp[:n]
         self.consume(0, n)
         if not np.isfinite(frame).all():

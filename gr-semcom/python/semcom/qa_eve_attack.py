@@ -8,8 +8,7 @@ from gnuradio.semcom import eve_attack, jscc_decoder
 from gnuradio.semcom import ofdm_params as P
 from semcom import channel, metrics
 from semcom.runtime import Codec
-from semcom.samples import sample_images
-from semcom.data import load_image
+from semcom.samples import load_samples
 
 MODEL = "deepjscc-celeba64"
 
@@ -30,7 +29,7 @@ class qa_eve_attack(gr_unittest.TestCase):
 
     def setUp(self):
         self.codec = Codec(MODEL)
-        self.x = np.stack([load_image(p) for p in sample_images()]).transpose(0, 3, 1, 2).astype(np.float32) / 255.0
+        self.x = load_samples().as_float()
         y, _ = channel.Channel()(self.codec.encode(self.x), 15.0, np.random.default_rng(0))
         self.y = y.astype(np.complex64)
 

@@ -83,6 +83,22 @@ class qa_jscc_blocks(gr_unittest.TestCase):
         x = src.flat.reshape(n, 3, 64, 64)
         want = metrics.psnr(self.codec.decode(self.codec.encode(x), 20.0), x)
         self.assertTrue(np.allclose([r["psnr"] for r in records], want, atol=0.05))
+        self.assertEqual([r["same_person"] for r in records], [None] * n)  # no face check asked for
+
+    def test_004_offset_sources_and_the_face_check(self):
+        """A source with offset 1 sends the next portrait; a metrics sink with the same offset scores
+        against it, and its face check accepts the person sent and rejects the other one."""
+        src = image_source(offset=1)
+        right, wrong = metrics_sink(offset=1, faces=True, frames=2), metrics_sink(offset=0, faces=True)
+        tb = gr.top_block()
+        tb.connect(src, right)
+        tb.connect(src, wrong)
+        tb.run()
+        self.assertTrue(right.wait(0))
+        self.assertEqual([r["file"] for r in right.records], [f.name for f in src.images.files[::-1]])
+        self.assertEqual([r["same_person"] for r in right.records], [True, True])
+        self.assertEqual([r["same_person"] for r in wrong.records], [False, False])
+        self.assertGreater(min(r["psnr"] for r in right.records), 60)
 
 
 if __name__ == "__main__":

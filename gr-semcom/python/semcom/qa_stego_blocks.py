@@ -71,6 +71,30 @@ class qa_stego_blocks(gr_unittest.TestCase):
         self.assertLess(err_private, err_host)
         self.assertEqual((extract.packets_out, extract.packets_dropped), (n, 0))
 
+    def test_004_without_a_key_the_private_packets_go_out_plainly(self):
+        """Covert communication off (empty key): the container is the private packet itself, tags
+        and all; Bob's extract hands it on as the private packet and nothing as the host."""
+        n, k = 3, self.codec.symbols
+        x = np.random.default_rng(1).standard_normal((2, n * k)).astype(np.float32)
+        host, private = (x[0] + 1j * x[1]).astype(np.complex64), (x[1] - 1j * x[0]).astype(np.complex64)
+        len_tags = []
+        for i in range(n):
+            t = gr.tag_t()
+            t.offset, t.key, t.value = i * k, pmt.intern(P.LEN_TAG), pmt.from_long(k)
+            len_tags.append(t)
+        embed, extract = stego_embed(""), stego_extract("")
+        host_sink, private_sink = blocks.vector_sink_c(), blocks.vector_sink_c()
+        tb = gr.top_block()
+        tb.connect(blocks.vector_source_c(host.tolist()), (embed, 0))
+        tb.connect(blocks.vector_source_c(private.tolist(), False, 1, len_tags), (embed, 1))
+        tb.connect(embed, extract)
+        tb.connect((extract, 0), host_sink)
+        tb.connect((extract, 1), private_sink)
+        tb.run()
+        self.assertEqual(len(host_sink.data()), 0)
+        self.assertTrue(np.array_equal(np.asarray(private_sink.data(), np.complex64), private))
+        self.assertEqual(_tags(private_sink, P.LEN_TAG), [(i * k, k) for i in range(n)])
+
     def test_002_extract_drops_packets_of_the_wrong_length(self):
         k = self.codec.symbols
         rng = np.random.default_rng(1)

@@ -19,9 +19,17 @@ class stego_embed(gr.sync_block):
     Output: the container, K unit-power symbols per image, tagged ``packet_len`` = K. The host's
     tags (``image_id``...) go with the container; the private image's tags follow with the prefix
     ``private_`` (``private_image_id``), so a metrics sink can score Bob's private image.
+
+    An empty ``key`` turns covert communication off: the private packets go out as they are, tags
+    and all, and the host input is consumed unread (the baseline an eavesdropper attacks).
     """
 
     def __init__(self, key: str = "stego-inn-demo", max_batch: int = 64):
+        self.stego = None
+        if not key:
+            gr.sync_block.__init__(self, "stego_embed", [np.complex64, np.complex64], [np.complex64])
+            self.set_tag_propagation_policy(gr.TPP_DONT)
+            return
         self.stego = Stego(key)
         k = self.stego.symbols
         if k > P.MAX_SYMBOLS:
@@ -33,6 +41,8 @@ class stego_embed(gr.sync_block):
         self.set_max_noutput_items(k * max_batch)
 
     def work(self, input_items, output_items):
+        if self.stego is None:
+            return self._send_private(input_items[1], output_items[0])
         k = self.stego.symbols
         n = len(output_items[0]) // k
         host = input_items[0][:n * k].reshape(n, k)
@@ -48,3 +58,11 @@ class stego_embed(gr.sync_block):
         for i in range(n):
             self.add_item_tag(0, first + i * k, pmt.intern(P.LEN_TAG), pmt.from_long(k))
         return n * k
+
+    def _send_private(self, private, out):
+        n = len(out)
+        out[:] = private[:n]
+        first, start = self.nitems_written(0), self.nitems_read(1)
+        for t in self.get_tags_in_window(1, 0, n):
+            self.add_item_tag(0, first + t.offset - start, t.key, t.value)
+        return n

@@ -18,22 +18,31 @@ class stego_extract(DropCounts, gr.basic_block):
     ``packet_len`` and carrying the container's ``packet_num`` and ``snr_db``, ready for two
     ``jscc_decoder`` blocks. Packets of another length, or symbols outside a packet, are dropped
     and counted (``packets_dropped``, ``symbols_dropped``).
+
+    An empty ``key`` matches an embed without one: the received packets are the private image's,
+    passed on as they are on the private output; the host output stays silent.
     """
 
     def __init__(self, key: str = "stego-inn-demo", seed: int = 0, max_batch: int = 64):
-        self.stego = Stego(key)
         gr.basic_block.__init__(self, "stego_extract", [np.complex64], [np.complex64, np.complex64])
         self.set_tag_propagation_policy(gr.TPP_DONT)
+        self.stego = None
+        self.packets_out = 0
+        if not key:
+            self.reader = PacketReader(0)
+            return
+        self.stego = Stego(key)
         self.set_output_multiple(self.stego.symbols)
         self.max_batch = max_batch
         self.reader = PacketReader(self.stego.symbols)
         self.rng = np.random.default_rng(seed)  # for a key whose lost-information estimate is a sample
-        self.packets_out = 0
 
     def forecast(self, noutput_items, ninputs):
         return [noutput_items]
 
     def general_work(self, input_items, output_items):
+        if self.stego is None:
+            return self._pass_private(input_items[0], output_items[1])
         k = self.stego.symbols
         inp = input_items[0]
         room = min(len(output_items[0]), len(output_items[1])) // k
@@ -53,5 +62,15 @@ class stego_extract(DropCounts, gr.basic_block):
         self.packets_out += len(batch)
         n = len(batch) * k
         self.produce(0, n)
+        self.produce(1, n)
+        return gr.WORK_CALLED_PRODUCE
+
+    def _pass_private(self, inp, out):
+        n = min(len(inp), len(out))
+        out[:n] = inp[:n]
+        first, start = self.nitems_written(1), self.nitems_read(0)
+        for t in self.get_tags_in_window(0, 0, n):
+            self.add_item_tag(1, first + t.offset - start, t.key, t.value)
+        self.consume(0, n)
         self.produce(1, n)
         return gr.WORK_CALLED_PRODUCE
