@@ -118,41 +118,45 @@ def test_fifty_faces_over_ofdm_match_the_library_at_the_measured_snr(celeba):
 
 
 def test_zmq_processes_bob_and_eve_each_receive_every_frame(tmp_path):
-    """Alice, the channel, Bob and Eve as four processes over ZMQ at 20 dB: the channel's PUB gives
-    both receivers the same frames; each gets the first 200, in order, none twice."""
+    """Alice (covert: private portraits hidden in hosts), the channel, Bob and Eve as four processes
+    over ZMQ at 20 dB: the channel's PUB gives both receivers the same frames; Bob's host and private
+    images and Eve's each number the first 200, in order, none twice, and the receivers stop by
+    themselves after 200 frames."""
     scripts = {name: grcc(ROOT / "flowgraphs" / f"{name}.grc", tmp_path)
                for name in ("alice_tx_zmq", "channel_zmq", "bob_rx_zmq", "eve_rx_zmq")}
     base = 20000 + os.getpid() % 20000
     tx, air = f"tcp://127.0.0.1:{base}", f"tcp://127.0.0.1:{base + 1}"
     args = {"channel_zmq": ["-s", "20", "--tx-address", tx, "--air-address", air],
-            "bob_rx_zmq": ["--air-address", air, "--metrics-address", f"tcp://127.0.0.1:{base + 2}", "-o", str(tmp_path / "bob")],
-            "eve_rx_zmq": ["--air-address", air, "--metrics-address", f"tcp://127.0.0.1:{base + 3}", "-o", str(tmp_path / "eve")],
+            "bob_rx_zmq": ["--air-address", air, "--metrics-address", f"tcp://127.0.0.1:{base + 2}", "-o", str(tmp_path / "bob"),
+                           "-n", "200", "--timeout", "180"],
+            "eve_rx_zmq": ["--air-address", air, "--metrics-address", f"tcp://127.0.0.1:{base + 3}", "-o", str(tmp_path / "eve"),
+                           "-n", "200", "--timeout", "180"],
             "alice_tx_zmq": ["--tx-address", tx]}
-    procs = []
+    procs = {}
 
-    def ids(role):
-        path = tmp_path / role / "metrics.jsonl"
-        return [json.loads(line)["image_id"] for line in path.read_text().splitlines()] if path.exists() else []
+    def ids(folder, role):
+        path = tmp_path / folder / "metrics.jsonl"
+        records = [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+        return [r["image_id"] for r in records if r["role"] == role]
 
     try:
         for name in ("channel_zmq", "bob_rx_zmq", "eve_rx_zmq"):
-            procs.append(subprocess.Popen([sys.executable, str(scripts[name]), *args[name]],
-                                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+            procs[name] = subprocess.Popen([sys.executable, str(scripts[name]), *args[name]],
+                                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         # subscribers first: a PUB socket sends nothing to those not yet connected. The metrics files
         # appear while the receivers build their graphs; Eve's block then loads torch before subscribing.
         ready = time.monotonic() + 60
         while not all((tmp_path / role / "metrics.jsonl").exists() for role in ("bob", "eve")) and time.monotonic() < ready:
             time.sleep(0.2)
         time.sleep(8)
-        procs.append(subprocess.Popen([sys.executable, str(scripts["alice_tx_zmq"]), *args["alice_tx_zmq"]],
-                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
-        deadline = time.monotonic() + 180
-        while min(len(ids("bob")), len(ids("eve"))) < 200 and time.monotonic() < deadline:
-            time.sleep(0.5)
+        procs["alice_tx_zmq"] = subprocess.Popen([sys.executable, str(scripts["alice_tx_zmq"]), *args["alice_tx_zmq"]],
+                                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        codes = [procs[name].wait(timeout=240) for name in ("bob_rx_zmq", "eve_rx_zmq")]
     finally:
-        for p in procs:
+        for p in procs.values():
             p.terminate()
-        for p in procs:
+        for p in procs.values():
             p.wait(timeout=30)
-    for role in ("bob", "eve"):
-        assert ids(role)[:200] == list(range(200)), role
+    assert codes == [0, 0]  # each saw its 200 frames
+    for folder, role in (("bob", "bob-private"), ("bob", "bob-host"), ("eve", "eve-naive")):
+        assert ids(folder, role)[:200] == list(range(200)), role

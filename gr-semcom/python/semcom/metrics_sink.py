@@ -16,6 +16,39 @@ from . import ofdm_params as P
 from .image_source import IMAGE_ID_TAG, load_images
 
 
+class _Publisher:
+    """One PUB socket per address in a process, shared by the sinks that name it (Bob's host and
+    private sinks publish on one address); ZMQ sockets are not thread-safe, hence the lock."""
+
+    _open: dict[str, "_Publisher"] = {}
+    _guard = threading.Lock()
+
+    def __init__(self, address: str):
+        import zmq
+        self.socket = zmq.Context.instance().socket(zmq.PUB)
+        self.socket.bind(address)
+        self.lock, self.users, self.address = threading.Lock(), 0, address
+
+    @classmethod
+    def get(cls, address: str) -> "_Publisher":
+        with cls._guard:
+            publisher = cls._open.get(address) or cls(address)
+            cls._open[address] = publisher
+            publisher.users += 1
+            return publisher
+
+    def send(self, line: str) -> None:
+        with self.lock:
+            self.socket.send_string(line)
+
+    def release(self) -> None:
+        with self._guard:
+            self.users -= 1
+            if not self.users:
+                del self._open[self.address]
+                self.socket.close(linger=0)
+
+
 class metrics_sink(gr.sync_block):
     """Scores each received image against the original the source sent with the same ``image_id``
     (same folder, size, limit and offset as the ``image_source``).
@@ -47,11 +80,7 @@ class metrics_sink(gr.sync_block):
         if jsonl:
             Path(jsonl).parent.mkdir(parents=True, exist_ok=True)
             self._file = open(jsonl, "a", buffering=1)
-        self._socket = None
-        if zmq_address:
-            import zmq
-            self._socket = zmq.Context.instance().socket(zmq.PUB)
-            self._socket.bind(zmq_address)
+        self._publisher = _Publisher.get(zmq_address) if zmq_address else None
 
     def wait(self, timeout: float | None = None) -> bool:
         """Block until ``frames`` frames were scored (True) or ``timeout`` seconds passed (False);
@@ -86,8 +115,8 @@ class metrics_sink(gr.sync_block):
             line = json.dumps(record)
             if self._file:
                 self._file.write(line + "\n")
-            if self._socket is not None:
-                self._socket.send_string(line)
+            if self._publisher is not None:
+                self._publisher.send(line)
             self.message_port_pub(pmt.intern("metrics"), pmt.to_pmt(record))
         if self.frames and len(self.records) >= self.frames:
             self._complete.set()
@@ -96,6 +125,7 @@ class metrics_sink(gr.sync_block):
     def stop(self):
         if self._file:
             self._file.close()
-        if self._socket is not None:
-            self._socket.close(linger=0)
+        if self._publisher is not None:
+            self._publisher.release()
+            self._publisher = None
         return True
