@@ -4,6 +4,7 @@ The analog OFDM PHY carries DeepJSCC symbols (one image = one packet); the model
 ``semcom`` library's ONNX runtime; the stego blocks hide a private packet in a host packet with a
 key that Alice and Bob share; the Eve block runs the eavesdroppers of ``semcom.attacks``.
 """
+from .burst_tagger import burst_tagger
 from .headless import compile_flowgraph, stop_when_received
 from .image_sink import image_sink
 from .image_source import image_source
@@ -14,6 +15,7 @@ from .ofdm_analog_rx import ofdm_analog_rx
 from .ofdm_analog_tx import ofdm_analog_tx
 from .ofdm_chanest_smoother import ofdm_chanest_smoother
 from .ofdm_phase_tracker import ofdm_phase_tracker
+from .sdr import NoDevice, sdr_sink, sdr_source
 from .stego_embed import stego_embed
 from .stego_extract import stego_extract
 

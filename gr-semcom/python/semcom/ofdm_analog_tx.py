@@ -4,6 +4,7 @@ from __future__ import annotations
 from gnuradio import blocks, digital, fft, gr
 
 from . import ofdm_params as P
+from .burst_tagger import burst_tagger
 
 
 class ofdm_analog_tx(gr.hier_block2):
@@ -11,6 +12,8 @@ class ofdm_analog_tx(gr.hier_block2):
 
     Each burst: two sync symbols, a BPSK header (length, sequence number, CRC8), the payload
     symbols on the 48 data carriers with 4 pilots, cyclic prefixes, then ``gap`` zero samples.
+    Each burst is a ``packet_len`` tagged stream (gap included) with ``tx_sob`` / ``tx_eob`` on its
+    first and last samples, for burst-mode SDR sinks.
     ``scale`` sets the output amplitude; ``ofdm_params.noise_voltage`` maps an SNR onto it.
     """
 
@@ -30,6 +33,7 @@ class ofdm_analog_tx(gr.hier_block2):
         prefixer = digital.ofdm_cyclic_prefixer(P.FFT_LEN, P.FFT_LEN + P.CP_LEN, rolloff, P.LEN_TAG)
         shaper = digital.burst_shaper_cc([], 0, gap, False, P.LEN_TAG)
         amplitude = blocks.multiply_const_cc(scale)
+        self.bursts = burst_tagger()  # a Python block: the hier block must hold it
         self.connect(self, to_bytes, as_bytes, header, header_mod, (mux, 0))
         self.connect(self, (mux, 1))
-        self.connect(mux, allocator, ifft, prefixer, shaper, amplitude, self)
+        self.connect(mux, allocator, ifft, prefixer, shaper, amplitude, self.bursts, self)

@@ -63,6 +63,25 @@ class qa_ofdm_analog(gr_unittest.TestCase):
         self.assertLess(abs(np.mean(tags[P.SNR_TAG]) - measured.mean()), 2.0)
         self.assertEqual(rx.tracker.frames_out, 50)
 
+    def test_004_bursts_carry_start_and_end_of_burst_tags(self):
+        x = packets(3, seed=4)
+        tb = gr.top_block()
+        tagger = blocks.stream_to_tagged_stream(gr.sizeof_gr_complex, 1, K, P.LEN_TAG)
+        tx, bursts = ofdm_analog_tx(), blocks.vector_sink_c()  # tx held: it holds a Python block
+        tb.connect(blocks.vector_source_c(x.ravel().tolist()), tagger, tx, bursts)
+        tb.run()
+        tags = {}
+        for t in bursts.tags():
+            tags.setdefault(pmt.symbol_to_string(t.key), []).append((t.offset, pmt.to_python(t.value)))
+        starts = [offset for offset, _ in tags[P.LEN_TAG]]
+        self.assertEqual([offset for offset, _ in tags["tx_sob"]], starts)
+        ends = [offset + length - 1 for offset, length in tags[P.LEN_TAG]]
+        # the last burst's trailing gap is still in the shaper when the stream ends
+        self.assertEqual([offset for offset, _ in tags["tx_eob"]], [e for e in ends if e < len(bursts.data())])
+        self.assertGreaterEqual(len(tags["tx_eob"]), 2)
+        # a burst ends in silence: the gap after the frame
+        self.assertEqual(np.abs(np.asarray(bursts.data())[ends[0] - P.GAP + 1:ends[0] + 1]).max(), 0.0)
+
     def test_003_noise_voltage_follows_the_channel_convention(self):
         self.assertAlmostEqual(P.noise_voltage(10.0) ** 2, P.TX_SCALE ** 2 * P.FFT_LEN / 10.0, places=9)
 
