@@ -16,7 +16,8 @@ from semcom.monitor import Figures
 
 def stop_when_received(tb, sinks, timeout: float = 0.0) -> bool:
     """Wait until every sink has its ``frames`` (or ``timeout`` seconds, 0: no limit), stop ``tb``,
-    print the figures per role and any frames that did not arrive. True when none is missing."""
+    print the figures of those frames per role and any of them that did not arrive. True when none
+    is missing."""
     deadline = time.monotonic() + timeout if timeout > 0 else None
     for sink in sinks:
         sink.wait(None if deadline is None else max(0.0, deadline - time.monotonic()))
@@ -25,7 +26,8 @@ def stop_when_received(tb, sinks, timeout: float = 0.0) -> bool:
     figures = Figures()
     for sink in sinks:
         for record in sink.records:
-            figures.add(record)
+            if record["image_id"] < sink.frames:
+                figures.add(record)
     print(figures.table())
     complete = True
     for sink in sinks:
