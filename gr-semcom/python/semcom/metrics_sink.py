@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import threading
+from collections import deque
 import time
 from pathlib import Path
 
@@ -59,8 +60,12 @@ class metrics_sink(gr.sync_block):
     empty: off) for ``semcom monitor``. With ``faces``, the face recognizer of ``semcom.face``
     judges whether the image shows the person of the original (``same_person``, whose mean is
     the FPESR when the sink scores Eve); about 0.1 s per frame, so off by default (``null``).
-    ``frames``: how many frames the run expects; ``wait`` returns once they are in.
+    ``frames``: how many frames the run expects; ``wait`` returns once they are in. ``records``
+    keeps the first ``frames`` records, or the last ``RECENT`` of an open-ended run (memory stays
+    flat however long the link runs; the JSON lines file has them all).
     """
+
+    RECENT = 1000
 
     def __init__(self, folder: str = "", size: int = 64, role: str = "bob", jsonl: str = "", zmq_address: str = "",
                  limit: int = 0, offset: int = 0, faces: bool = False, frames: int = 0):
@@ -69,7 +74,7 @@ class metrics_sink(gr.sync_block):
         self.reference = load_images(folder, size, limit)
         self.originals = self.reference.as_float()
         self.role, self.size, self.offset, self.frames = role, size, offset, frames
-        self.records: list[dict] = []
+        self.records: list[dict] | deque = [] if frames else deque(maxlen=self.RECENT)
         self._complete = threading.Event()
         self._recognizer = self._known = None
         if faces:
@@ -111,7 +116,8 @@ class metrics_sink(gr.sync_block):
             record = {"role": self.role, "image_id": int(image_id), "file": self.reference.files[refs[i]].name,
                       "snr_db": tags.get(i, {}).get(P.SNR_TAG), "psnr": float(psnr[i]), "ms_ssim": float(ssim[i]),
                       "same_person": same[i], "time": time.time()}
-            self.records.append(record)
+            if not self.frames or len(self.records) < self.frames:
+                self.records.append(record)
             line = json.dumps(record)
             if self._file:
                 self._file.write(line + "\n")

@@ -46,12 +46,12 @@ class ofdm_phase_tracker(gr.basic_block):
 
     def general_work(self, input_items, output_items):
         inp, out = input_items[0], output_items[0]
-        start = self.nitems_read(0)
-        tags = [(t.offset - start, pmt.symbol_to_string(t.key), t) for t in self.get_tags_in_window(0, 0, len(inp))]
-        head = {key: t for rel, key, t in tags if rel == 0}
+        # only the head's tags: the window may hold many frames, and this runs once per frame
+        head = {pmt.symbol_to_string(t.key): t for t in self.get_tags_in_window(0, 0, 1)}
         if P.FRAME_TAG not in head:
             # not at a frame start (cannot happen after the header/payload demux): skip to the next
-            self.consume(0, min([rel for rel, key, _ in tags if rel > 0 and key == P.FRAME_TAG], default=len(inp)))
+            later = self.get_tags_in_window(0, 1, len(inp), pmt.intern(P.FRAME_TAG))
+            self.consume(0, min([t.offset - self.nitems_read(0) for t in later], default=len(inp)))
             return 0
         n = pmt.to_long(head[P.FRAME_TAG].value)
         if len(inp) < n:
@@ -81,7 +81,11 @@ class ofdm_phase_tracker(gr.basic_block):
         known = self.pilot_symbols[(m + 1) % len(self.pilot_symbols)] * taps[bins]
         rx = frame[:, bins]
         phase = np.unwrap(np.angle((rx * known.conj()).sum(1)))
-        slope, intercept = np.polyfit(m, phase, 1) if len(m) > 1 else (0.0, phase[0])
+        slope = 0.0
+        if len(m) > 1:  # least-squares line through the phases
+            centred = m - m.mean()
+            slope = float(centred @ (phase - phase.mean()) / (centred @ centred))
+        intercept = phase.mean() - slope * m.mean()
         rotation = np.exp(-1j * (intercept + slope * m)).astype(np.complex64)[:, None]
         derotated = frame * rotation
         noise = np.abs(rx * rotation - known) ** 2 / np.maximum(np.abs(taps[bins]) ** 2, 1e-20)

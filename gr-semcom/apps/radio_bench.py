@@ -1,0 +1,249 @@
+#!/usr/bin/env python3
+"""`make bench`, radio part: the loopback flowgraph against its compute bound, the analog OFDM PHY
+against GNU Radio's stock byte OFDM, frame detection against SNR and CFO, and (with --soak) 10,000
+frames through the ZMQ processes. Every ratio is measured in this one run."""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pmt
+import torch
+from gnuradio import blocks, channels, digital, gr
+
+from gnuradio.semcom import compile_flowgraph, ofdm_analog_rx, ofdm_analog_tx
+from gnuradio.semcom import ofdm_params as P
+from semcom import channel, runtime
+from semcom.bench import flops_per_image, matmul_gflops
+from semcom.keys import DEMO_KEY, load_inn
+from semcom.train.codec import load_jscc
+
+ROOT = Path(__file__).resolve().parents[2]
+MODEL = "deepjscc-celeba64"
+
+
+def chain_flops() -> dict[str, float]:
+    """FLOPs per image of every network an image passes through in loopback_sim (stego on, naive
+    Eve): two encoders (private, host), the INN both ways, Bob's two decoders and Eve's decoder."""
+    model, _ = load_jscc(runtime.checkpoint_path(MODEL))
+    inn, _ = load_inn(DEMO_KEY)
+    x = torch.rand(8, 3, 64, 64)
+    s = model.encoder(x).detach()
+    snr = torch.full((8, 1), 10.0)
+    enc, dec = flops_per_image(model.encoder, x), flops_per_image(model.decoder, s, snr)
+    inn_flops = flops_per_image(inn, s, s)
+    return {"encoders": 2 * enc, "inn embed + extract": 2 * inn_flops, "decoders (Bob x2, Eve)": 3 * dec}
+
+
+def loopback_rate(frames: int, out: Path) -> dict:
+    """Images per second through loopback_sim, timed on the metrics sinks between frame 100 and
+    the last (start-up excluded); every image is Bob's private, Bob's host and Eve's."""
+    flowgraph = compile_flowgraph(ROOT / "flowgraphs" / "loopback_sim.grc", out / "generated")
+    tb = flowgraph.loopback_sim(snr_db=20.0, eve_snr_db=20.0, stego=1, strategy="naive", frames=frames, faces=0,
+                                out=str(out / "loopback"))
+    sinks = [tb.bob_private_metrics, tb.bob_host_metrics, tb.eve_metrics]
+    tb.start()
+    complete = flowgraph.semcom.stop_when_received(tb, sinks, 600)
+    warm = 100
+    first = max(min(r["time"] for r in s.records if r["image_id"] == warm) for s in sinks)
+    last = max(max(r["time"] for r in s.records) for s in sinks)
+    return {"frames": frames, "complete": complete, "img_s": (frames - 1 - warm) / (last - first)}
+
+
+def tagged(src, item_size: int, length: int):
+    return src, blocks.stream_to_tagged_stream(item_size, 1, length, P.LEN_TAG)
+
+
+def _samples_per_second(tb, counter) -> float:
+    t = time.perf_counter()
+    tb.run()
+    return counter.nitems_read(0) / (time.perf_counter() - t)
+
+
+def phy_rates(frames: int) -> dict:
+    """Samples per second of TX -> RX (no channel) for the analog PHY (K = 1024 symbols a frame) and
+    for gr-digital's ofdm_tx/ofdm_rx (QPSK, 264-byte packets: 22 OFDM symbols, as the analog frame)."""
+    k = 1024
+    z = channel.power_normalize(np.random.default_rng(0).standard_normal((frames, 2 * k)).view(np.complex128)).astype(np.complex64)
+    tb = gr.top_block()
+    src, tagger = tagged(blocks.vector_source_c(z.ravel().tolist()), gr.sizeof_gr_complex, k)
+    tx, rx, probe, sink = ofdm_analog_tx(), ofdm_analog_rx(), blocks.probe_rate(gr.sizeof_gr_complex), blocks.null_sink(gr.sizeof_gr_complex)
+    tb.connect(src, tagger, tx, probe)
+    tb.connect(tx, rx, sink)
+    analog = _samples_per_second(tb, probe)
+    nbytes = 264
+    payload = np.random.default_rng(1).integers(0, 256, frames * nbytes).astype(np.uint8)
+    tb = gr.top_block()
+    src, tagger = tagged(blocks.vector_source_b(payload.tolist()), 1, nbytes)
+    stx = digital.ofdm_tx(fft_len=P.FFT_LEN, cp_len=P.CP_LEN, packet_length_tag_key=P.LEN_TAG, bps_header=1,
+                          bps_payload=2, rolloff=0)
+    srx = digital.ofdm_rx(fft_len=P.FFT_LEN, cp_len=P.CP_LEN, packet_length_tag_key=P.LEN_TAG, bps_header=1, bps_payload=2)
+    probe2, sink2 = blocks.probe_rate(gr.sizeof_gr_complex), blocks.null_sink(1)
+    tb.connect(src, tagger, stx, probe2)
+    tb.connect(stx, srx, sink2)
+    stock = _samples_per_second(tb, probe2)
+    return {"analog_ms_s": analog / 1e6, "stock_ms_s": stock / 1e6, "ratio": analog / stock}
+
+
+def detection(snrs, cfos, frames: int) -> dict:
+    """Share of frames whose header the receiver decodes, at each SNR and CFO (subcarrier spacings),
+    over a 3-tap multipath channel."""
+    k = 1024
+    z = channel.power_normalize(np.random.default_rng(2).standard_normal((frames, 2 * k)).view(np.complex128)).astype(np.complex64)
+    tb = gr.top_block()
+    src, tagger = tagged(blocks.vector_source_c(z.ravel().tolist()), gr.sizeof_gr_complex, k)
+    tx, bursts = ofdm_analog_tx(), blocks.vector_sink_c()
+    tb.connect(src, tagger, tx, bursts)
+    tb.run()
+    air = np.concatenate([np.asarray(bursts.data(), np.complex64), np.zeros(8000, np.complex64)]).tolist()
+    rates = {}
+    for cfo in cfos:
+        for snr in snrs:
+            tb = gr.top_block()
+            chan = channels.channel_model(noise_voltage=P.noise_voltage(snr), frequency_offset=cfo / P.FFT_LEN,
+                                          epsilon=1.0, taps=[1.0, 0.3 + 0.2j, 0.1j], noise_seed=int(snr * 10 + 3),
+                                          block_tags=False)
+            rx, sink = ofdm_analog_rx(), blocks.vector_sink_c()
+            tb.connect(blocks.vector_source_c(air), chan, rx, sink)
+            tb.run()
+            nums = {pmt.to_long(t.value) for t in sink.tags() if pmt.symbol_to_string(t.key) == P.NUM_TAG}
+            rates[(cfo, snr)] = len(nums & set(range(frames))) / frames
+    return rates
+
+
+def plot_detection(rates: dict, snrs, cfos, path: Path) -> None:
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for cfo in cfos:
+        ax.plot(snrs, [100 * rates[(cfo, s)] for s in snrs], marker="o", label=f"CFO {cfo:+.2f}")
+    ax.axhline(99, color="grey", ls=":", label="99%")
+    ax.set(xlabel="SNR (dB, semcom.channel convention)", ylabel="frames detected (%)",
+           title="Analog OFDM frame detection, 3-tap multipath")
+    ax.legend(fontsize=8)
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+
+
+def _rss_kib(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    raise RuntimeError(f"no VmRSS for process {pid}")
+
+
+def soak(frames: int, out: Path) -> dict:
+    """The four ZMQ processes at 20 dB for ``frames`` frames: frames lost at Bob and Eve, and their
+    peak RSS growth between frame 1,000 and the last."""
+    scripts = {name: compile_flowgraph(ROOT / "flowgraphs" / f"{name}.grc", out / "generated").__file__
+               for name in ("alice_tx_zmq", "channel_zmq", "bob_rx_zmq", "eve_rx_zmq")}
+    base = 30000 + os.getpid() % 20000
+    tx, air = f"tcp://127.0.0.1:{base}", f"tcp://127.0.0.1:{base + 1}"
+    args = {"channel_zmq": ["-s", "20", "--tx-address", tx, "--air-address", air],
+            "bob_rx_zmq": ["--air-address", air, "--metrics-address", f"tcp://127.0.0.1:{base + 2}", "-o", str(out / "bob")],
+            "eve_rx_zmq": ["--air-address", air, "--metrics-address", f"tcp://127.0.0.1:{base + 3}", "-o", str(out / "eve")],
+            "alice_tx_zmq": ["--tx-address", tx]}
+    for role in ("bob", "eve"):
+        (out / role / "metrics.jsonl").unlink(missing_ok=True)
+    procs = {}
+
+    def count(role):
+        path = out / role / "metrics.jsonl"
+        return sum(1 for _ in open(path)) if path.exists() else 0
+
+    peak = {"bob": {}, "eve": {}}
+    try:
+        for name in ("channel_zmq", "bob_rx_zmq", "eve_rx_zmq"):
+            procs[name] = subprocess.Popen([sys.executable, scripts[name], *args[name]], stdout=subprocess.DEVNULL,
+                                           stderr=subprocess.DEVNULL)
+        while not all((out / r / "metrics.jsonl").exists() for r in ("bob", "eve")):
+            time.sleep(0.2)
+        time.sleep(8)  # Eve loads torch before subscribing
+        procs["alice_tx_zmq"] = subprocess.Popen([sys.executable, scripts["alice_tx_zmq"], *args["alice_tx_zmq"]],
+                                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        start = time.monotonic()
+        # Bob's private and host records share a file: two lines a frame
+        while min(count("bob") // 2, count("eve")) < frames and time.monotonic() - start < 3600:
+            for role in ("bob", "eve"):
+                n = count(role) // (2 if role == "bob" else 1)
+                rss = _rss_kib(procs[f"{role}_rx_zmq"].pid)
+                key = "early" if n < 1000 else "late"
+                peak[role][key] = max(peak[role].get(key, 0), rss)
+            print(f"\rsoak: Bob {count('bob') // 2}, Eve {count('eve')} of {frames} frames", end="", file=sys.stderr)
+            time.sleep(1.0)
+        elapsed = time.monotonic() - start
+    finally:
+        for p in procs.values():
+            p.terminate()
+        for p in procs.values():
+            p.wait(timeout=30)
+    print(file=sys.stderr)
+    report = {"frames": frames, "seconds": elapsed}
+    for role, roles in (("bob", ("bob-private", "bob-host")), ("eve", ("eve-naive",))):
+        records = [json.loads(line) for line in open(out / role / "metrics.jsonl")]
+        for r in roles:
+            ids = [rec["image_id"] for rec in records if rec["role"] == r][:frames]
+            report[f"{r}_lost"] = frames - len(set(ids) & set(range(frames)))
+            report[f"{r}_in_order"] = ids == sorted(ids)
+        early, late = peak[role].get("early", 0), peak[role].get("late", 0)
+        report[f"{role}_rss_growth"] = (late - early) / early if early else None
+    return report
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--out", type=Path, default=Path("runs/bench"))
+    ap.add_argument("--frames", type=int, default=600, help="images through loopback_sim")
+    ap.add_argument("--phy-frames", type=int, default=400)
+    ap.add_argument("--detection-frames", type=int, default=100, help="frames per SNR and CFO")
+    ap.add_argument("--soak", type=int, default=0, help="frames through the ZMQ processes (10000 for the soak)")
+    args = ap.parse_args()
+    args.out.mkdir(parents=True, exist_ok=True)
+    report = {}
+
+    bound = matmul_gflops()
+    flops = chain_flops()
+    total = sum(flops.values())
+    lb = loopback_rate(args.frames, args.out)
+    report["loopback"] = {**lb, "mflops_per_image": {k: v / 1e6 for k, v in flops.items()}, "matmul_gflops": bound,
+                          "bound_img_s": bound * 1e9 / total, "fraction_of_bound": lb["img_s"] * total / (bound * 1e9)}
+    r = report["loopback"]
+    print(f"\nloopback_sim (stego on, Bob + naive Eve, 64x64, {torch.get_num_threads()} threads): {r['img_s']:.1f} img/s "
+          f"(goal 100); networks {total / 1e6:.0f} MFLOP per image, matmul {bound:.0f} GFLOP/s -> bound "
+          f"{r['bound_img_s']:.1f} img/s; reached {100 * r['fraction_of_bound']:.0f}% of the bound (goal 50%)")
+
+    phy = phy_rates(args.phy_frames)
+    report["phy"] = phy
+    print(f"analog OFDM TX+RX: {phy['analog_ms_s']:.2f} MS/s (goal 2); gr-digital byte OFDM TX+RX: "
+          f"{phy['stock_ms_s']:.2f} MS/s; ratio {phy['ratio']:.2f} (goal 0.9)")
+
+    snrs, cfos = list(range(0, 21, 2)), [-0.3, -0.1, 0.0, 0.1, 0.3]
+    rates = detection(snrs, cfos, args.detection_frames)
+    plot_detection(rates, snrs, cfos, args.out / "detection.png")
+    report["detection"] = {f"cfo {c:+.2f}": {str(s): rates[(c, s)] for s in snrs} for c in cfos}
+    worst = min(rates[(c, s)] for c in cfos for s in snrs if s >= 5)
+    print(f"frame detection, {args.detection_frames} frames per point, 3-tap multipath, CFO up to 0.3: worst at "
+          f"SNR >= 5 dB {100 * worst:.1f}% (goal 99%); at 0 dB {100 * min(rates[(c, 0)] for c in cfos):.1f}%; "
+          f"curve {args.out / 'detection.png'}")
+
+    if args.soak:
+        report["soak"] = soak(args.soak, args.out / "soak")
+        s = report["soak"]
+        print(f"soak: {s['frames']} frames in {s['seconds']:.0f} s; lost Bob private {s['bob-private_lost']}, host "
+              f"{s['bob-host_lost']}, Eve {s['eve-naive_lost']}; peak RSS growth frame 1000 -> end: Bob "
+              f"{100 * (s['bob_rss_growth'] or 0):.1f}%, Eve {100 * (s['eve_rss_growth'] or 0):.1f}% (goal < 5%)")
+    (args.out / "radio_bench.json").write_text(json.dumps(report, indent=2))
+    print(f"wrote {args.out / 'radio_bench.json'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
