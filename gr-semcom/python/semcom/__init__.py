@@ -4,6 +4,8 @@ The analog OFDM PHY carries DeepJSCC symbols (one image = one packet); the model
 ``semcom`` library's ONNX runtime; the stego blocks hide a private packet in a host packet with a
 key that Alice and Bob share; the Eve block runs the eavesdroppers of ``semcom.attacks``.
 """
+import os
+
 from .burst_tagger import burst_tagger
 from .headless import compile_flowgraph, stop_when_received
 from .image_sink import image_sink
@@ -20,10 +22,19 @@ from .stego_embed import stego_embed
 from .stego_extract import stego_extract
 
 
+# Qt flowgraphs run headless where no display exists (CI, ssh): Qt would abort without one
+if not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+# imported only by the flowgraphs that use them: the Eve block brings torch (gradient-based
+# attacks), the views bring Qt
+_LAZY = {"eve_attack": "eve_attack", "image_view": "qt_views", "figures_view": "qt_views"}
+
+
 def __getattr__(name):
-    # the Eve block brings torch (gradient-based attacks): imported only by flowgraphs that use it
-    if name == "eve_attack":
-        from .eve_attack import eve_attack as block
+    if name in _LAZY:
+        import importlib
+        block = getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
         globals()[name] = block  # the class, not the submodule of the same name that importing it set
         return block
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -52,4 +52,10 @@ def compile_flowgraph(grc: str | os.PathLike, out_dir: str | os.PathLike):
     spec = importlib.util.spec_from_file_location(grc.stem, out_dir / f"{grc.stem}.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
+    if hasattr(module, "Qt"):  # a Qt GUI flowgraph: its top block is a widget, which needs the application
+        global _qt_app
+        _qt_app = module.Qt.QApplication.instance() or module.Qt.QApplication([])
     return module
+
+
+_qt_app = None
