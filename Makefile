@@ -31,6 +31,7 @@ test: setup
 
 bench: setup
 	$(VENV)/bin/semcom bench --batch 64
+	$(PY) gr-semcom/apps/radio_bench.py --out runs/bench --soak 10000
 
 clean:
 	rm -rf $(VENV) $(BUILD) demo-out .pytest_cache

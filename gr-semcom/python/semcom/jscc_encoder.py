@@ -21,9 +21,6 @@ class jscc_encoder(gr.interp_block):
         self.codec = Codec(model)
         h, w = self.codec.resolution
         k = self.codec.symbols
-        if k > P.MAX_SYMBOLS:
-            raise ValueError(f"model {model} sends {k} symbols per image; the OFDM header's length field "
-                             f"carries at most {P.MAX_SYMBOLS}")
         gr.interp_block.__init__(self, "jscc_encoder", [(np.float32, 3 * h * w)], [np.complex64], k)
         self.shape = (3, h, w)
         self.max_batch = max_batch

@@ -4,6 +4,7 @@ from __future__ import annotations
 from gnuradio import analog, blocks, digital, fft, gr
 
 from . import ofdm_params as P
+from .fragments import packet_reassembler
 from .ofdm_chanest_smoother import ofdm_chanest_smoother
 from .ofdm_phase_tracker import ofdm_phase_tracker
 
@@ -16,9 +17,13 @@ class ofdm_analog_rx(gr.hier_block2):
     (which also fixes the integer CFO), header equalised and parsed (CRC8; failed headers are
     dropped), payload equalised by ``ofdm_equalizer_static``: zero forcing on the estimate, never a
     decision on a constellation, because the payload is analog.
+
+    ``symbols``: the packet length when it exceeds the header's length field (4095): the frames the
+    transmitter split it into are put back together, and a packet missing a frame is dropped and
+    counted (``reassembler.packets_dropped``). 0: every frame is a packet.
     """
 
-    def __init__(self):
+    def __init__(self, symbols: int = 0):
         gr.hier_block2.__init__(self, "ofdm_analog_rx", gr.io_signature(1, 1, gr.sizeof_gr_complex),
                                 gr.io_signature(1, 1, gr.sizeof_gr_complex))
         sync1, sync2 = P.sync_words()
@@ -55,4 +60,13 @@ class ofdm_analog_rx(gr.hier_block2):
             digital.ofdm_equalizer_static(P.FFT_LEN, P.OCCUPIED, P.PILOTS, P.PILOT_SYMBOLS, 1).base(),
             P.CP_LEN, P.FRAME_TAG)
         payload_serializer = digital.ofdm_serializer_vcc(P.FFT_LEN, P.OCCUPIED, P.FRAME_TAG, P.LEN_TAG, 1)
-        self.connect((demux, 1), payload_fft, self.tracker, payload_eq, payload_serializer, self)
+        for vectors in (demux, payload_fft, payload_eq):
+            vectors.set_min_output_buffer(2 * P.LONGEST_FRAME)
+        payload_serializer.set_min_output_buffer(2 * P.MAX_SYMBOLS)
+        self.connect((demux, 1), payload_fft, self.tracker, payload_eq, payload_serializer)
+        self.reassembler = None
+        if symbols > P.MAX_SYMBOLS:
+            self.reassembler = packet_reassembler(symbols)
+            self.connect(payload_serializer, self.reassembler, self)
+        else:
+            self.connect(payload_serializer, self)

@@ -5,6 +5,7 @@ from gnuradio import blocks, digital, fft, gr
 
 from . import ofdm_params as P
 from .burst_tagger import burst_tagger
+from .fragments import packet_splitter
 
 
 class ofdm_analog_tx(gr.hier_block2):
@@ -12,6 +13,8 @@ class ofdm_analog_tx(gr.hier_block2):
 
     Each burst: two sync symbols, a BPSK header (length, sequence number, CRC8), the payload
     symbols on the 48 data carriers with 4 pilots, cyclic prefixes, then ``gap`` zero samples.
+    A packet longer than the header's length field (4095) goes out as several frames
+    (``fragments.fragment_sizes``); the receiver puts it back together when told its length.
     Each burst is a ``packet_len`` tagged stream (gap included) with ``tx_sob`` / ``tx_eob`` on its
     first and last samples, for burst-mode SDR sinks.
     ``scale`` sets the output amplitude; ``ofdm_params.noise_voltage`` maps an SNR onto it.
@@ -34,6 +37,12 @@ class ofdm_analog_tx(gr.hier_block2):
         shaper = digital.burst_shaper_cc([], 0, gap, False, P.LEN_TAG)
         amplitude = blocks.multiply_const_cc(scale)
         self.bursts = burst_tagger()  # a Python block: the hier block must hold it
-        self.connect(self, to_bytes, as_bytes, header, header_mod, (mux, 0))
-        self.connect(self, (mux, 1))
+        mux.set_min_output_buffer(2 * (P.MAX_SYMBOLS + len(P.OCCUPIED[0])))
+        for vectors in (allocator, ifft):
+            vectors.set_min_output_buffer(2 * P.LONGEST_FRAME)
+        for samples in (prefixer, shaper, amplitude, self.bursts):
+            samples.set_min_output_buffer(2 * P.LONGEST_BURST)
+        self.splitter = packet_splitter()
+        self.connect(self, self.splitter, to_bytes, as_bytes, header, header_mod, (mux, 0))
+        self.connect(self.splitter, (mux, 1))
         self.connect(mux, allocator, ifft, prefixer, shaper, amplitude, self.bursts, self)

@@ -24,6 +24,11 @@ FRAME_TAG = "frame_len"
 NUM_TAG = "packet_num"
 SNR_TAG = "snr_db"
 MAX_SYMBOLS = 4095  # the 12-bit length field of the header
+# The longest frame in OFDM symbols (two sync, one header, the payload) and as a burst in samples:
+# blocks that pass whole frames need buffers that hold two (GNU Radio's defaults hold about 64
+# OFDM symbols).
+LONGEST_FRAME = 3 + -(-MAX_SYMBOLS // 48)
+LONGEST_BURST = LONGEST_FRAME * (FFT_LEN + CP_LEN) + GAP
 # Schmidl-Cox plateau |P|^2/R^2 is about (SNR / (SNR + 1))^2: 0.58 at 5 dB, where stock 0.9 misses
 DETECTION_THRESHOLD = 0.4
 

@@ -32,9 +32,6 @@ class stego_embed(gr.sync_block):
             return
         self.stego = Stego(key)
         k = self.stego.symbols
-        if k > P.MAX_SYMBOLS:
-            raise ValueError(f"key {key} hides {k} symbols per image; the OFDM header's length field carries "
-                             f"at most {P.MAX_SYMBOLS}")
         gr.sync_block.__init__(self, "stego_embed", [np.complex64, np.complex64], [np.complex64])
         self.set_tag_propagation_policy(gr.TPP_DONT)
         self.set_output_multiple(k)
