@@ -15,26 +15,39 @@ from pathlib import Path
 COLUMNS = ("role", "frames", "last id", "SNR dB", "PSNR dB", "MS-SSIM", "same person")
 
 
+class _Running:
+    """Sums and counts of one role's figures: memory stays flat however long a link runs."""
+
+    def __init__(self):
+        self.frames = self.snrs = self.judged = 0
+        self.last_id = None
+        self.snr = self.psnr = self.ms_ssim = self.same = 0.0
+
+    def add(self, r: dict) -> None:
+        self.frames += 1
+        self.last_id = r["image_id"]
+        self.psnr += r["psnr"]
+        self.ms_ssim += r["ms_ssim"]
+        if r.get("snr_db") is not None:
+            self.snrs, self.snr = self.snrs + 1, self.snr + r["snr_db"]
+        if r.get("same_person") is not None:
+            self.judged, self.same = self.judged + 1, self.same + bool(r["same_person"])
+
+
 class Figures:
     """Running figures per role; ``same person`` is the FPESR when the role is an eavesdropper."""
 
     def __init__(self):
-        self.records: dict[str, list[dict]] = defaultdict(list)
+        self.roles: dict[str, _Running] = defaultdict(_Running)
 
     def add(self, record: dict) -> None:
-        self.records[record["role"]].append(record)
+        self.roles[record["role"]].add(record)
 
     def rows(self) -> list[dict]:
-        rows = []
-        for role, recs in self.records.items():
-            snrs = [r["snr_db"] for r in recs if r.get("snr_db") is not None]
-            judged = [r["same_person"] for r in recs if r.get("same_person") is not None]
-            rows.append({"role": role, "frames": len(recs), "last_id": recs[-1]["image_id"],
-                         "snr_db": sum(snrs) / len(snrs) if snrs else None,
-                         "psnr": sum(r["psnr"] for r in recs) / len(recs),
-                         "ms_ssim": sum(r["ms_ssim"] for r in recs) / len(recs),
-                         "same_person": sum(judged) / len(judged) if judged else None})
-        return rows
+        return [{"role": role, "frames": f.frames, "last_id": f.last_id,
+                 "snr_db": f.snr / f.snrs if f.snrs else None, "psnr": f.psnr / f.frames,
+                 "ms_ssim": f.ms_ssim / f.frames, "same_person": f.same / f.judged if f.judged else None}
+                for role, f in self.roles.items()]
 
     def table(self) -> str:
         def cell(value, fmt):
@@ -71,7 +84,7 @@ def follow(addresses: list[str], seconds: float = 0.0, every: float = 1.0, out=s
         while time.monotonic() < end:
             if socket.poll(timeout=100):
                 figures.add(json.loads(socket.recv_string()))
-            if time.monotonic() >= next_print and figures.records:
+            if time.monotonic() >= next_print and figures.roles:
                 print(figures.table(), end="\n\n", file=out, flush=True)
                 next_print += every
     except KeyboardInterrupt:

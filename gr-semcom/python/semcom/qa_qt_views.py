@@ -41,7 +41,7 @@ class qa_qt_views(gr_unittest.TestCase):
         tb.msg_connect(source, "strobe", view, "metrics")
         tb.start()
         deadline = time.monotonic() + 10
-        while not view.figures.records and time.monotonic() < deadline:
+        while not view.figures.roles and time.monotonic() < deadline:
             self.app.processEvents()
         tb.stop()
         tb.wait()

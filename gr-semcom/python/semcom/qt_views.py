@@ -18,6 +18,7 @@ class _ImageWidget(Qt.QWidget):
 
     def __init__(self, label: str, side: int):
         super().__init__()
+        self.pending = False  # an image is queued: newer ones wait rather than pile up unseen
         layout = Qt.QVBoxLayout(self)
         self.caption, self.picture = Qt.QLabel(label), Qt.QLabel()
         self.picture.setFixedSize(side, side)
@@ -27,6 +28,7 @@ class _ImageWidget(Qt.QWidget):
         self.shown.connect(self._draw)
 
     def _draw(self, rgb: np.ndarray, caption: str) -> None:
+        self.pending = False
         h, w, _ = rgb.shape
         self._rgb = rgb  # QImage borrows the buffer
         self.picture.setPixmap(Qt.QPixmap.fromImage(Qt.QImage(rgb.data, w, h, 3 * w, Qt.QImage.Format_RGB888)))
@@ -44,10 +46,13 @@ class image_view(gr.sync_block):
 
     def work(self, input_items, output_items):
         inp = input_items[0]
+        if self.widget.pending:  # Qt has not drawn the last one yet (or no event loop runs: headless)
+            return len(inp)
         last = len(inp) - 1
         ids = self.get_tags_in_window(0, last, last + 1, pmt.intern(IMAGE_ID_TAG))
         image_id = pmt.to_long(ids[0].value) if ids else self.nitems_read(0) + last
         rgb = (np.clip(inp[last].reshape(3, self.size, self.size).transpose(1, 2, 0), 0, 1) * 255 + 0.5).astype(np.uint8)
+        self.widget.pending = True
         self.widget.shown.emit(np.ascontiguousarray(rgb), f"{self.label}  #{image_id}")
         return len(inp)
 
@@ -57,8 +62,13 @@ class _TableWidget(Qt.QLabel):
 
     def __init__(self):
         super().__init__("waiting for frames...")
+        self.pending = False  # as the image widget's: one table queued at a time
         self.setFont(Qt.QFontDatabase.systemFont(Qt.QFontDatabase.FixedFont))
-        self.shown.connect(self.setText)
+        self.shown.connect(self._draw)
+
+    def _draw(self, table: str) -> None:
+        self.pending = False
+        self.setText(table)
 
 
 class figures_view(gr.basic_block):
@@ -74,6 +84,7 @@ class figures_view(gr.basic_block):
 
     def _record(self, msg) -> None:
         self.figures.add(pmt.to_python(msg))
-        if time.monotonic() - self._drawn >= self.every:
+        if time.monotonic() - self._drawn >= self.every and not self.widget.pending:
             self._drawn = time.monotonic()
+            self.widget.pending = True
             self.widget.shown.emit(self.figures.table())
