@@ -8,8 +8,6 @@ from gnuradio import gr
 
 from . import ofdm_params as P
 
-SEQ_MODULO = 1 << 12  # the header's sequence number field
-
 
 def fragment_sizes(symbols: int, limit: int = P.MAX_SYMBOLS) -> list[int]:
     """The frame lengths one packet of ``symbols`` is sent as: as few frames as fit ``limit``, of
@@ -99,7 +97,7 @@ class packet_reassembler(gr.basic_block):
                 break
             pos = rel + length
             previous = self._seq
-            self._seq += (int(tags.get(P.NUM_TAG, self._seq + 1)) - self._seq) % SEQ_MODULO or SEQ_MODULO
+            self._seq = P.unwrap_seq(self._seq, int(tags.get(P.NUM_TAG, self._seq + 1)))
             part = self.sizes.index(length) if length in self.sizes else -1
             if part == 0:
                 self._drop_held()  # a new packet: one still held lost its last frames
@@ -124,7 +122,7 @@ class packet_reassembler(gr.basic_block):
                 out_at = self.nitems_written(0) + produced
                 output_items[0][produced:produced + self.symbols] = np.concatenate(self._parts)
                 self.add_item_tag(0, out_at, pmt.intern(P.LEN_TAG), pmt.from_long(self.symbols))
-                self.add_item_tag(0, out_at, pmt.intern(P.NUM_TAG), pmt.from_long(packet % SEQ_MODULO))
+                self.add_item_tag(0, out_at, pmt.intern(P.NUM_TAG), pmt.from_long(packet % P.SEQ_MODULO))
                 if self._snrs:
                     self.add_item_tag(0, out_at, pmt.intern(P.SNR_TAG), pmt.from_double(float(np.mean(self._snrs))))
                 produced += self.symbols

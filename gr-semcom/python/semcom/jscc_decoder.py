@@ -11,8 +11,6 @@ from . import ofdm_params as P
 from .image_source import IMAGE_ID_TAG
 from .packets import DropCounts, PacketReader
 
-SEQ_MODULO = 1 << 12  # the header's sequence number field
-
 
 class jscc_decoder(DropCounts, gr.basic_block):
     """Decodes every complete packet (``packet_len`` = K) into an image vector.
@@ -42,7 +40,7 @@ class jscc_decoder(DropCounts, gr.basic_block):
         return [self.codec.symbols]
 
     def _image_id(self, seq: int) -> int:
-        self._last_id += (seq - self._last_id) % SEQ_MODULO or SEQ_MODULO
+        self._last_id = P.unwrap_seq(self._last_id, seq)
         return self._last_id
 
     def general_work(self, input_items, output_items):

@@ -24,6 +24,7 @@ FRAME_TAG = "frame_len"
 NUM_TAG = "packet_num"
 SNR_TAG = "snr_db"
 MAX_SYMBOLS = 4095  # the 12-bit length field of the header
+SEQ_MODULO = 1 << 12  # the header's 12-bit sequence number wraps here
 # The longest frame in OFDM symbols (two sync, one header, the payload) and as a burst in samples:
 # blocks that pass whole frames need buffers that hold two (GNU Radio's defaults hold about 64
 # OFDM symbols).
@@ -53,6 +54,12 @@ def header_formatter():
     return digital.packet_header_ofdm(OCCUPIED, n_syms=1, len_tag_key=LEN_TAG, frame_len_tag_key=FRAME_TAG,
                                       num_tag_key=NUM_TAG, bits_per_header_sym=1, bits_per_payload_sym=8,
                                       scramble_header=False)
+
+
+def unwrap_seq(last: int, seq: int) -> int:
+    """The header sequence number ``seq`` counted on from the unwrapped ``last`` (-1 at the start):
+    the next one it can be, a repeat counting as a full wrap."""
+    return last + ((seq - last) % SEQ_MODULO or SEQ_MODULO)
 
 
 def noise_voltage(snr_db: float, scale: float = TX_SCALE) -> float:
