@@ -5,7 +5,7 @@ from gnuradio import gr
 
 from . import ofdm_params as P
 
-DEFAULT_RATE = 2e6  # HackRF's lowest sample rate; the analog OFDM PHY keeps up with it on 2 cores
+DEFAULT_RATE = 2e6  # HackRF's lowest sample rate (the receiver needs more than 2 cores to keep up: README)
 
 
 class NoDevice(RuntimeError):
