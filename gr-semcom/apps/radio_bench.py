@@ -26,6 +26,7 @@ from semcom.train.codec import load_jscc
 
 ROOT = Path(__file__).resolve().parents[2]
 MODEL = "deepjscc-celeba64"
+K = runtime.Codec(MODEL).symbols  # 1024 at 64x64, ratio 1/12: one frame of 22 OFDM symbols
 
 
 def chain_flops() -> dict[str, float]:
@@ -56,8 +57,11 @@ def loopback_rate(frames: int, out: Path) -> dict:
     return {"frames": frames, "complete": complete, "img_s": (frames - 1 - warm) / (last - first)}
 
 
-def tagged(src, item_size: int, length: int):
-    return src, blocks.stream_to_tagged_stream(item_size, 1, length, P.LEN_TAG)
+def analog_packets(frames: int, seed: int):
+    """A source of ``frames`` random unit-power packets of the codec's K symbols, and its tagger."""
+    z = np.random.default_rng(seed).standard_normal((frames, 2 * K)).view(np.complex128)
+    src = blocks.vector_source_c(channel.power_normalize(z).astype(np.complex64).ravel().tolist())
+    return src, blocks.stream_to_tagged_stream(gr.sizeof_gr_complex, 1, K, P.LEN_TAG)
 
 
 def _samples_per_second(tb, counter) -> float:
@@ -67,12 +71,10 @@ def _samples_per_second(tb, counter) -> float:
 
 
 def phy_rates(frames: int) -> dict:
-    """Samples per second of TX -> RX (no channel) for the analog PHY (K = 1024 symbols a frame) and
+    """Samples per second of TX -> RX (no channel) for the analog PHY (K symbols a frame) and
     for gr-digital's ofdm_tx/ofdm_rx (QPSK, 264-byte packets: 22 OFDM symbols, as the analog frame)."""
-    k = 1024
-    z = channel.power_normalize(np.random.default_rng(0).standard_normal((frames, 2 * k)).view(np.complex128)).astype(np.complex64)
     tb = gr.top_block()
-    src, tagger = tagged(blocks.vector_source_c(z.ravel().tolist()), gr.sizeof_gr_complex, k)
+    src, tagger = analog_packets(frames, seed=0)
     tx, rx, probe, sink = ofdm_analog_tx(), ofdm_analog_rx(), blocks.probe_rate(gr.sizeof_gr_complex), blocks.null_sink(gr.sizeof_gr_complex)
     tb.connect(src, tagger, tx, probe)
     tb.connect(tx, rx, sink)
@@ -80,7 +82,7 @@ def phy_rates(frames: int) -> dict:
     nbytes = 264
     payload = np.random.default_rng(1).integers(0, 256, frames * nbytes).astype(np.uint8)
     tb = gr.top_block()
-    src, tagger = tagged(blocks.vector_source_b(payload.tolist()), 1, nbytes)
+    src, tagger = blocks.vector_source_b(payload.tolist()), blocks.stream_to_tagged_stream(1, 1, nbytes, P.LEN_TAG)
     stx = digital.ofdm_tx(fft_len=P.FFT_LEN, cp_len=P.CP_LEN, packet_length_tag_key=P.LEN_TAG, bps_header=1,
                           bps_payload=2, rolloff=0)
     srx = digital.ofdm_rx(fft_len=P.FFT_LEN, cp_len=P.CP_LEN, packet_length_tag_key=P.LEN_TAG, bps_header=1, bps_payload=2)
@@ -94,10 +96,8 @@ def phy_rates(frames: int) -> dict:
 def detection(snrs, cfos, frames: int) -> dict:
     """Share of frames whose header the receiver decodes, at each SNR and CFO (subcarrier spacings),
     over a 3-tap multipath channel."""
-    k = 1024
-    z = channel.power_normalize(np.random.default_rng(2).standard_normal((frames, 2 * k)).view(np.complex128)).astype(np.complex64)
     tb = gr.top_block()
-    src, tagger = tagged(blocks.vector_source_c(z.ravel().tolist()), gr.sizeof_gr_complex, k)
+    src, tagger = analog_packets(frames, seed=2)
     tx, bursts = ofdm_analog_tx(), blocks.vector_sink_c()
     tb.connect(src, tagger, tx, bursts)
     tb.run()
