@@ -79,3 +79,22 @@ def tiny_keys(tiny_codec, image_dir, tmp_path_factory):
                                    channel="awgn", val_pairs=4)
             paths.append(train(cfg))
     return {"paths": paths, "dir": tiny_codec["dir"]}
+
+
+@pytest.fixture(scope="session")
+def tiny_paradigm_keys(tiny_codec, image_dir, tmp_path_factory):
+    """Tiny CNN and GAN keys on the tiny codec, the GAN one marked as a demo key (for export). The
+    discriminators slow the GAN's learning down: it gets 100 steps to the CNN's 40."""
+    from semcom.train.stego import StegoTrainConfig, train
+    out = tmp_path_factory.mktemp("paradigm-keys")
+    paths = {}
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv(runtime.MODELS_ENV, str(tiny_codec["dir"]))
+        for paradigm in ("cnn", "gan"):
+            gan = 0.1 if paradigm == "gan" else 0.0
+            cfg = StegoTrainConfig(data=str(image_dir), out=str(out / "private" / f"{paradigm}.key"), codec="tiny",
+                                   paradigm=paradigm, samples=30, steps=100 if gan else 40, batch=16, lr=3e-3, hidden=16, layers=3,
+                                   adversarial=gan, image_adversarial=gan, channel="awgn", val_pairs=4,
+                                   demo=paradigm == "gan")
+            paths[paradigm] = train(cfg)
+    return {"paths": paths, "dir": tiny_codec["dir"]}

@@ -50,11 +50,15 @@ def scores(out: Path) -> dict[str, list[dict]]:
     return by_role
 
 
-def test_loopback_sim_covert_bob_recovers_both_eve_sees_the_host(loopback, tmp_path, capsys):
-    """Stego on, 20 dB: Bob gets every frame's host and private image, in order; Eve's naive decoder
-    gets every frame too but sees the host, far from the private image Bob recovers."""
+@pytest.mark.parametrize("paradigm", ["inn", "cnn", "gan"])
+def test_loopback_sim_covert_bob_recovers_both_eve_sees_the_host(loopback, tmp_path, capsys, paradigm):
+    """Stego on, 20 dB, with each paradigm's demo key: Bob gets every frame's host and private image,
+    in order; Eve's naive decoder gets every frame too but sees the host, far from the private image
+    Bob recovers."""
+    from semcom.keys import DEMO_KEYS
     out = tmp_path / "covert"
-    tb = loopback.loopback_sim(snr_db=20.0, eve_snr_db=20.0, stego=1, frames=4, faces=0, out=str(out))
+    tb = loopback.loopback_sim(snr_db=20.0, eve_snr_db=20.0, stego=1, key=DEMO_KEYS[paradigm], frames=4, faces=0,
+                               out=str(out))
     tb.start()
     assert loopback.semcom.stop_when_received(tb, [tb.bob_private_metrics, tb.bob_host_metrics, tb.eve_metrics], 120)
     assert "| eve-naive | " in capsys.readouterr().out  # the summary table

@@ -52,29 +52,32 @@ def test_recorded_metrics_hold_on_held_out_faces(shipped, celeba, key):
 
 # --- the public demo stego key -------------------------------------------------------------------
 
-def test_demo_key_is_verified_and_fits_the_codec(shipped):
+@pytest.mark.parametrize("paradigm", ["inn", "cnn", "gan"])
+def test_demo_key_is_verified_and_fits_the_codec(shipped, paradigm):
     from semcom import keys
     codec, _ = shipped
-    entry = runtime.model_entry(keys.DEMO_KEY)
-    assert entry["kind"] == "stego-inn" and entry["demo"] and entry["codec"] == CODEC
-    stego = keys.Stego(keys.DEMO_KEY)
+    name = keys.DEMO_KEYS[paradigm]
+    entry = runtime.model_entry(name)
+    assert entry["kind"] == f"stego-{paradigm}" and entry["demo"] and entry["codec"] == CODEC
+    stego = keys.Stego(name)
     stego.check_codec(codec)
-    assert stego.demo and runtime.sha256(stego.path) == entry["key"]["sha256"]
+    assert stego.demo and stego.paradigm == paradigm and runtime.sha256(stego.path) == entry["key"]["sha256"]
 
 
-def test_demo_key_onnx_matches_its_torch_weights(shipped):
+@pytest.mark.parametrize("paradigm", ["inn", "cnn", "gan"])
+def test_demo_key_onnx_matches_its_torch_weights(shipped, paradigm):
     from semcom import keys
     codec, model = shipped
-    inn, _ = keys.load_inn(keys.DEMO_KEY)
-    stego = keys.Stego(keys.DEMO_KEY)
+    inn, _ = keys.load_model(keys.DEMO_KEYS[paradigm])
+    stego = keys.Stego(keys.DEMO_KEYS[paradigm])
     portraits = parity_images(model, None)["real"]
     s = codec.encode(portraits)
     host, private = s, s[::-1].copy()
     container = stego.embed(host, private)
     as_iq = lambda z: torch.from_numpy(np.ascontiguousarray(z).view(np.float32).reshape(len(z), -1, 2))  # noqa: E731
     with torch.no_grad():
-        want, _ = inn(as_iq(host), as_iq(private))
-        _, want_p = inn.inverse(want, torch.zeros_like(want))
+        want, lost = inn(as_iq(host), as_iq(private))
+        _, want_p = inn.extract(want, None if lost is None else torch.zeros_like(want))
     assert np.abs(as_iq(container).numpy() - want.numpy()).max() <= PARITY_TOLERANCE
     assert np.abs(as_iq(stego.extract(container)[1]).numpy() - want_p.numpy()).max() <= PARITY_TOLERANCE
 

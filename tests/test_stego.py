@@ -66,7 +66,7 @@ def test_key_files_are_owner_only_and_checked_on_load(tiny_keys, monkeypatch):
 
 def test_onnx_key_matches_torch(tiny_keys):
     path = tiny_keys["paths"][0]
-    inn, _ = keys.load_inn(path)
+    inn, _ = keys.load_model(path)
     stego = keys.Stego(path)
     host, private = _symbols(5, 3), _symbols(5, 4)
     as_complex = lambda t: t.numpy().view(np.complex64)[..., 0]  # noqa: E731

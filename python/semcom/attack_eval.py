@@ -17,7 +17,7 @@ import numpy as np
 from . import channel, data, face
 from .attacks import QUERIED
 from .attacks.eve import Eve
-from .evaluate import add_scores, new_scores, snr_rng, summary
+from .evaluate import add_scores, new_scores, save_figure, snr_rng, summary
 from .runtime import Codec
 from .stego_eval import identities, pair
 
@@ -139,7 +139,7 @@ def plot_curves(path: Path, results: list[dict], title: str, covert: bool) -> No
     axes[2].legend(fontsize=7)
     fig.suptitle(title, fontsize=9)
     fig.tight_layout()
-    _save(fig, path)
+    save_figure(fig, path)
 
 
 def plot_fpesr_bars(path: Path, record: dict, title: str) -> None:
@@ -157,7 +157,7 @@ def plot_fpesr_bars(path: Path, record: dict, title: str) -> None:
     ax.set_ylim(0, 105)
     ax.set_title(f"{title}, {record['snr_db']:g} dB", fontsize=9)
     fig.tight_layout()
-    _save(fig, path)
+    save_figure(fig, path)
 
 
 def plot_grid(path: Path, columns: dict[str, np.ndarray], title: str) -> None:
@@ -175,12 +175,4 @@ def plot_grid(path: Path, columns: dict[str, np.ndarray], title: str) -> None:
         axes[0, j].set_title(name, fontsize=6)
     fig.suptitle(title, fontsize=8)
     fig.tight_layout()
-    _save(fig, path)
-
-
-def _save(fig, path: Path) -> None:
-    import matplotlib.pyplot as plt
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path)
-    plt.close(fig)
-    print(f"wrote {path}")
+    save_figure(fig, path)

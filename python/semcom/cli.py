@@ -10,6 +10,7 @@ from pathlib import Path
 from . import data, evaluate
 from .attacks import PAPER_STRATEGIES, STRATEGIES
 from .evaluate import fmt
+from .keys import DEMO_KEYS
 
 
 def _train_codec(args) -> None:
@@ -29,13 +30,21 @@ def _train_codec(args) -> None:
 def _train_stego(args) -> None:
     from .train.stego import StegoTrainConfig, train
     root = evaluate.data_root(args)
+    gan = args.paradigm == "gan"  # trained against both discriminators, 0.1 each unless told otherwise
+    adversarial = args.adversarial if args.adversarial is not None else 0.1 * gan
+    image_adversarial = args.image_adversarial if args.image_adversarial is not None else 0.1 * gan
     cfg = StegoTrainConfig(
-        data=str(root), out=str(args.out), codec=args.codec, samples=args.samples or None, steps=args.steps,
-        batch=args.batch, lr=args.lr, weights=tuple(args.weights), channel=args.channel, fading=args.fading,
-        snr_min=args.snr_range[0], snr_max=args.snr_range[1], lost=args.lost, adversarial=args.adversarial,
-        blocks=args.blocks, hidden=args.hidden, seed=args.seed, max_minutes=args.max_minutes, demo=args.demo,
+        data=str(root), out=str(args.out), codec=args.codec, paradigm=args.paradigm, samples=args.samples or None,
+        steps=args.steps, batch=args.batch, lr=args.lr, weights=tuple(args.weights), channel=args.channel,
+        fading=args.fading, snr_min=args.snr_range[0], snr_max=args.snr_range[1], lost=args.lost,
+        adversarial=adversarial, image_adversarial=image_adversarial, blocks=args.blocks, hidden=args.hidden,
+        layers=args.layers, seed=args.seed, max_minutes=args.max_minutes, demo=args.demo,
         init=str(args.init) if args.init else None)
-    print(f"wrote {train(cfg, resume=args.resume)} (owner-only; share it with Bob over a secure channel)")
+    try:
+        path = train(cfg, resume=args.resume)
+    except ValueError as e:
+        raise SystemExit(str(e))
+    print(f"wrote {path} (owner-only; share it with Bob over a secure channel)")
 
 
 def _train_generator(args) -> None:
@@ -99,25 +108,25 @@ def _export_stego(args) -> None:
     import shutil
     from . import keys
     from .export import update_manifest
-    from .runtime import sha256
-    meta, _ = keys.read(args.key)
+    from .runtime import graph_shapes, session, sha256
+    meta, members = keys.read(args.key)
     if not meta.get("demo"):
         raise SystemExit(f"{args.key} is a private key (trained without --demo); shipping it in {args.out} "
                          "would publish it. Train a separate key with --demo for the models folder.")
-    target = args.out / f"{args.name}.key"
+    name = args.name or keys.DEMO_KEYS[meta["paradigm"]]
+    target = args.out / f"{name}.key"
     shutil.copyfile(args.key, target)
     target.chmod(0o644)  # a demo key is public by definition
-    k = meta["symbols"]
-    update_manifest(args.out, args.name, {
-        "kind": "stego-inn", "codec": meta["codec"], "symbols": k, "demo": True, "lost_estimate": meta["lost"],
-        "config": meta["config"], "parameters": meta["parameters"],
-        "key": {"file": target.name, "sha256": sha256(target)},
-        "parts": {"embed": {"inputs": {"host": ["batch", k, 2], "private": ["batch", k, 2]},
-                            "outputs": {"container": ["batch", k, 2], "lost": ["batch", k, 2]}},
-                  "extract": {"inputs": {"container": ["batch", k, 2], "lost": ["batch", k, 2]},
-                              "outputs": {"host": ["batch", k, 2], "private": ["batch", k, 2]}}},
+    parts = {}
+    for part in ("embed", "extract"):
+        graph = session(members[f"{part}.onnx"])
+        parts[part] = {"inputs": graph_shapes(graph.get_inputs()), "outputs": graph_shapes(graph.get_outputs())}
+    update_manifest(args.out, name, {
+        "kind": f"stego-{meta['paradigm']}", "codec": meta["codec"], "symbols": meta["symbols"], "demo": True,
+        "lost_estimate": meta["lost"] if meta["paradigm"] == "inn" else None, "config": meta["config"],
+        "parameters": meta["parameters"], "key": {"file": target.name, "sha256": sha256(target)}, "parts": parts,
         "parity_max_abs_diff": meta["parity_max_abs_diff"], "training": meta["training"]})
-    print(f"wrote {target} and its manifest entry {args.name!r}")
+    print(f"wrote {target} and its manifest entry {name!r}")
 
 
 def _eval_codec(args) -> None:
@@ -232,17 +241,10 @@ def _eval_steganalysis(args) -> None:
 
 def _eval_attacks(args) -> None:
     from . import attack_eval, face, lpips
-    from .attacks import parse_strategies
-    from .attacks.eve import Eve, EveSetup
-    from .attacks.glassbox import GenAIGlassBoxConfig, GlassBoxConfig
+    from .attacks.eve import Eve
     from .keys import Stego
     from .runtime import Codec
-    from .train.eve import EveTrainConfig
-    try:
-        strategies = parse_strategies(args.strategies)
-    except ValueError as e:
-        raise SystemExit(str(e))
-    budgets = [None if q == "all" else int(q) for q in args.queries]
+    strategies, budgets = _strategies_and_budgets(args)
     codec = Codec(args.model)
     stego = Stego(args.key) if args.stego else None
     if stego is not None:
@@ -258,12 +260,7 @@ def _eval_attacks(args) -> None:
         gallery = face.Gallery.build(recognizer, pool.images, [str(f) for f in pool.files],
                                      attack_eval.identities(pool, root), set(v.people))
     operating = face.operating_point(recognizer, *attack_eval.original_faces(v, gallery), seed=args.seed)
-    setup = EveSetup(
-        glassbox=GlassBoxConfig(iterations=args.glassbox_iterations, lr=args.glassbox_lr, tv=args.glassbox_tv),
-        genai_glassbox=GenAIGlassBoxConfig(iterations=args.genai_iterations, restarts=args.genai_restarts),
-        train=EveTrainConfig(steps=args.eve_steps, channel=args.channel, fading=args.fading),
-        generator=args.generator, cache=args.eve_cache, seed=args.seed)
-    eve = Eve(codec, public, setup, stego)
+    eve = Eve(codec, public, _eve_setup(args), stego)
     chan = evaluate.channel_from_args(args)
     results, grids = attack_eval.eval_attacks(codec, eve, strategies, budgets, v, recognizer, gallery, chan, args.snr,
                                               args.seed, lpips.load(), stego)
@@ -291,6 +288,100 @@ def _eval_attacks(args) -> None:
         at5 = min(results, key=lambda r: abs(r["snr_db"] - 5.0))
         attack_eval.plot_fpesr_bars(prefix.with_name(prefix.name + ".fpesr.png"), at5, what)
         attack_eval.plot_grid(prefix.with_name(prefix.name + ".grid.png"), grids[at5["snr_db"]], f"{what}, {at5['snr_db']:g} dB")
+
+
+def _add_eve_options(p: argparse.ArgumentParser, strategies: str) -> None:
+    p.add_argument("--strategies", default=strategies, help=f"comma-separated, from {', '.join(STRATEGIES)}")
+    p.add_argument("--queries", nargs="+", default=["100"],
+                   help="closed-box query budgets, numbers or 'all' (the paper: 100)")
+    p.add_argument("--eve-data", type=Path, default=None,
+                   help="Eve's public faces (default: the development set's train split; never the victims' people)")
+    p.add_argument("--eve-split", choices=["train", "test", "all"], default="train")
+    p.add_argument("--eve-limit", type=int, default=None, help="first N of Eve's faces only")
+    p.add_argument("--eve-steps", type=int, default=1500, help="training steps of each closed-box inverse network")
+    p.add_argument("--eve-cache", type=Path, default=Path("runs/eve"), help="trained inverse networks, reused")
+    p.add_argument("--glassbox-iterations", type=int, default=200,
+                   help="gradient steps per image (faster: 100 with --glassbox-lr 0.1)")
+    p.add_argument("--glassbox-lr", type=float, default=0.05)
+    p.add_argument("--glassbox-tv", type=float, default=1.0, help="total variation prior weight")
+    p.add_argument("--genai-iterations", type=int, default=200)
+    p.add_argument("--genai-restarts", type=int, default=2)
+    p.add_argument("--generator", default="face-gan-celeba64", help="Eve's face generator (manifest name)")
+
+
+def _strategies_and_budgets(args) -> tuple[list[str], list[int | None]]:
+    from .attacks import parse_strategies
+    try:
+        strategies = parse_strategies(args.strategies)
+    except ValueError as e:
+        raise SystemExit(str(e))
+    return strategies, [None if q == "all" else int(q) for q in args.queries]
+
+
+def _eve_setup(args):
+    from .attacks.eve import EveSetup
+    from .attacks.glassbox import GenAIGlassBoxConfig, GlassBoxConfig
+    from .train.eve import EveTrainConfig
+    return EveSetup(
+        glassbox=GlassBoxConfig(iterations=args.glassbox_iterations, lr=args.glassbox_lr, tv=args.glassbox_tv),
+        genai_glassbox=GenAIGlassBoxConfig(iterations=args.genai_iterations, restarts=args.genai_restarts),
+        train=EveTrainConfig(steps=args.eve_steps, channel=args.channel, fading=args.fading),
+        generator=args.generator, cache=args.eve_cache, seed=args.seed)
+
+
+def _eval_paradigms(args) -> None:
+    from . import attack_eval, face, paradigms, steganalysis, stego_eval
+    from .attacks.eve import Eve
+    from .keys import Stego
+    from .runtime import Codec
+    strategies, budgets = _strategies_and_budgets(args)
+    codec = Codec(args.model)
+    keyed = [Stego(k) for k in args.keys]
+    for stego in keyed:
+        stego.check_codec(codec)
+    root = evaluate.data_root(args)
+    images = evaluate.images_from_args(args, codec.resolution)
+    chan = evaluate.channel_from_args(args)
+    analyst = data.load_folder(root, codec.resolution, split="train", limit=args.train_images, progress=True)
+    public, public_desc = _eve_public_faces(args, codec, images, root)
+    recognizer = face.Recognizer()
+    victims = attack_eval.victims(images, root, recognizer, True, args.seed)
+    operating = face.operating_point(recognizer, *attack_eval.original_faces(victims, None), seed=args.seed)
+    results = []
+    for stego in keyed:
+        name = stego.path.stem
+        print(f"--- {stego.paradigm}: key {stego.path.name}")
+        timed = (paradigms.timed_training(stego, root, args.time_steps, args.time_images, args.time_batch, args.seed)
+                 if args.time_steps else None)
+        quality = stego_eval.eval_stego(codec, stego, images, root, chan, args.snr, args.seed, args.batch)
+        capacity = paradigms.capacity(codec, stego, images, root, chan, args.snr, seed=args.seed, batch=args.batch)
+        signals = (steganalysis.clean_signals(codec, stego, analyst, args.seed),
+                   steganalysis.clean_signals(codec, stego, images, args.seed + 1))
+        latent = tuple(stego.meta["config"]["latent"])
+        detection = [steganalysis.detection_accuracy(*signals, latent, chan, s, args.epochs, seed=args.seed) for s in args.snr]
+        eve = Eve(codec, public, _eve_setup(args), stego)
+        attacks, _ = attack_eval.eval_attacks(codec, eve, strategies, budgets, victims, recognizer, None, chan, args.snr,
+                                              args.seed, None, stego)
+        recorded = stego.meta.get("training", {})
+        results.append({
+            "paradigm": stego.paradigm, "key": name, "parameters": stego.meta["parameters"],
+            "training": {"recorded": {k: recorded.get(k) for k in ("steps", "minutes", "seconds_per_step", "device", "images",
+                                                                   "discriminator_parameters")},
+                         "timed": timed},
+            "capacity": capacity, "quality": quality, "steganalysis": detection,
+            "attacks": [{"snr_db": r["snr_db"], "bob": r["bob"], "strategies": r["strategies"]} for r in attacks]})
+    what = f"{chan.kind}, {len(victims.sent)} (host, private) pairs of {root.name}"
+    for snr in args.snr:
+        print(f"\nat {snr:g} dB ({what}):\n" + paradigms.table(results, snr))
+    payload = {"channel": chan.kind, "codec": codec.name, "data": str(root), "split": args.split, "pairs": len(victims.sent),
+               "eve_data": public_desc, "recognizer": operating, "capacity_margin_db": paradigms.CAPACITY_MARGIN_DB,
+               "steganalysis_train_images": len(analyst), "steganalysis_epochs": args.epochs, "results": results}
+    evaluate.write_json(args.json, payload)
+    if args.json is not None:
+        md = args.json.with_suffix(".md")
+        md.write_text("\n\n".join(f"## {snr:g} dB, {what}\n\n" + paradigms.table(results, snr) for snr in args.snr) + "\n")
+        print(f"wrote {md}")
+        paradigms.plot(args.json.with_suffix(".png"), results, what)
 
 
 def _eve_public_faces(args, codec, victims: data.ImageSet, root: Path):
@@ -354,11 +445,14 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.pt")
     t.set_defaults(func=_train_codec)
 
-    t = train.add_parser("stego", help="train an INN stego key on top of a frozen codec")
+    t = train.add_parser("stego", help="train a stego key (INN, CNN or GAN paradigm) on top of a frozen codec")
     t.add_argument("--data", type=Path, default=None, help="image folder (default: $SEMCOM_DATA or ../shared/data/celeba-10k)")
     t.add_argument("--out", type=Path, default=Path("keys/private.key"),
                    help="the key file to write (owner-only; keep it out of git: keys/ is ignored)")
     t.add_argument("--codec", default=evaluate.DEFAULT_CODEC, help="codec name in models/manifest.json (frozen)")
+    t.add_argument("--paradigm", choices=["inn", "cnn", "gan"], default="inn",
+                   help="invertible network (first paper), CNN embedding/extraction pair, or that pair trained "
+                        "against two discriminators (second paper, Sec. III)")
     t.add_argument("--samples", type=int, default=1000, help="training images (0: the whole train split)")
     t.add_argument("--steps", type=int, default=1500)
     t.add_argument("--batch", type=int, default=128)
@@ -370,14 +464,18 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--snr-range", type=float, nargs=2, default=[0.0, 20.0], metavar=("MIN", "MAX"))
     t.add_argument("--lost", choices=["zero", "gaussian"], default="zero",
                    help="Bob's estimate of the lost information: zeros, or a N(0, 1/2) sample per part")
-    t.add_argument("--adversarial", type=float, default=0.0, help="weight of the steganalyser-fooling term (0: off)")
-    t.add_argument("--blocks", type=int, default=8, help="invertible blocks")
-    t.add_argument("--hidden", type=int, default=64, help="width of the coupling networks")
+    t.add_argument("--adversarial", type=float, default=None,
+                   help="weight of fooling the discriminator of received signals (default 0.1 for gan, else 0: off)")
+    t.add_argument("--image-adversarial", type=float, default=None,
+                   help="weight of fooling the discriminator of decoded images (default 0.1 for gan, else 0: off)")
+    t.add_argument("--blocks", type=int, default=8, help="INN: invertible blocks")
+    t.add_argument("--hidden", type=int, default=64, help="width of the INN's coupling networks or of the CNN pair")
+    t.add_argument("--layers", type=int, default=4, help="CNN / GAN: convolutions per network")
     t.add_argument("--seed", type=int, default=0, help="a different seed makes a different key")
     t.add_argument("--max-minutes", type=float, default=None, help="stop after the step that passes this time")
     t.add_argument("--resume", action="store_true", help="continue from OUT with suffix .ckpt")
     t.add_argument("--demo", action="store_true", help="mark the key as a public demo key (for models/)")
-    t.add_argument("--init", type=Path, default=None, help="start from this key's INN (fine-tuning)")
+    t.add_argument("--init", type=Path, default=None, help="start from this key's model (fine-tuning)")
     t.set_defaults(func=_train_stego)
 
     t = train.add_parser("generator", help="train Eve's face generator (GAN) on the train split's public faces")
@@ -428,7 +526,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     e = export.add_parser("stego", help="ship a demo key (trained with --demo) in the models folder")
     e.add_argument("--key", type=Path, required=True, help="key file written by 'semcom train stego --demo'")
-    e.add_argument("--name", default="stego-inn-demo")
+    e.add_argument("--name", default=None, help="manifest name (default: stego-PARADIGM-demo)")
     e.add_argument("--out", type=Path, default=None, help="models folder (default: the project's models/)")
     e.set_defaults(func=_export_stego)
 
@@ -462,26 +560,23 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_common_options(at)
     at.add_argument("--stego", action="store_true", help="covert communication on: Eve is after the hidden private image")
     at.add_argument("--key", default="stego-inn-demo", help="with --stego: Alice and Bob's key (file or manifest name)")
-    at.add_argument("--strategies", default=",".join(PAPER_STRATEGIES),
-                    help=f"comma-separated, from {', '.join(STRATEGIES)}")
-    at.add_argument("--queries", nargs="+", default=["100"],
-                    help="closed-box query budgets, numbers or 'all' (the paper: 100)")
-    at.add_argument("--eve-data", type=Path, default=None,
-                    help="Eve's public faces (default: the development set's train split; never the victims' people)")
-    at.add_argument("--eve-split", choices=["train", "test", "all"], default="train")
-    at.add_argument("--eve-limit", type=int, default=None, help="first N of Eve's faces only")
-    at.add_argument("--eve-steps", type=int, default=1500, help="training steps of each closed-box inverse network")
-    at.add_argument("--eve-cache", type=Path, default=Path("runs/eve"), help="trained inverse networks, reused")
-    at.add_argument("--glassbox-iterations", type=int, default=200,
-                    help="gradient steps per image (faster: 100 with --glassbox-lr 0.1)")
-    at.add_argument("--glassbox-lr", type=float, default=0.05)
-    at.add_argument("--glassbox-tv", type=float, default=1.0, help="total variation prior weight")
-    at.add_argument("--genai-iterations", type=int, default=200)
-    at.add_argument("--genai-restarts", type=int, default=2)
-    at.add_argument("--generator", default="face-gan-celeba64", help="Eve's face generator (manifest name)")
+    _add_eve_options(at, ",".join(PAPER_STRATEGIES))
     at.add_argument("--plots", type=Path, default=None,
                     help="prefix of the PNGs (curves, FPESR bars, image grid); default: --json without .json")
     at.set_defaults(func=_eval_attacks)
+
+    pa = ev.add_parser("paradigms", help="INN, CNN and GAN steganography side by side (Table II of the second paper)")
+    evaluate.add_common_options(pa)
+    pa.add_argument("--keys", nargs="+", default=list(DEMO_KEYS.values()),
+                    help="stego keys (files or manifest names), one per paradigm (default: the three demo keys)")
+    pa.add_argument("--train-images", type=int, default=3000, help="images of the train split for the steganalyser")
+    pa.add_argument("--epochs", type=int, default=30, help="steganalyser training epochs")
+    pa.add_argument("--time-steps", type=int, default=10,
+                    help="training steps timed per paradigm on this machine, same data and batch (0: skip)")
+    pa.add_argument("--time-images", type=int, default=256, help="training images of the timed runs")
+    pa.add_argument("--time-batch", type=int, default=128, help="batch of the timed runs (the demo keys': 128)")
+    _add_eve_options(pa, ",".join(STRATEGIES))
+    pa.set_defaults(func=_eval_paradigms)
 
     bench = sub.add_parser("bench", help="throughput of the codec: ONNX Runtime vs torch, and the compute bound")
     bench.add_argument("--model", default=evaluate.DEFAULT_CODEC)

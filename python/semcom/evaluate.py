@@ -193,6 +193,12 @@ def plot_psnr(path: Path, curves: dict[str, tuple[list, list]], title: str) -> N
     ax.grid(alpha=0.3)
     ax.legend()
     fig.tight_layout()
+    save_figure(fig, path)
+
+
+def save_figure(fig, path: Path) -> None:
+    """Write a matplotlib figure (making its folder), close it and say where it went."""
+    import matplotlib.pyplot as plt
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path)
     plt.close(fig)

@@ -173,42 +173,44 @@ def update_manifest(directory: Path, name: str, entry: dict, keep: tuple[str, ..
     path.write_text(json.dumps(manifest, indent=2, sort_keys=False) + "\n")
 
 
-def export_stego_key(inn, path: Path, codec: str, lost: str, info: dict | None = None,
+def export_stego_key(model, path: Path, codec: str, lost: str, info: dict | None = None,
                      real_symbols: np.ndarray | None = None, demo: bool = False) -> dict:
-    """Write a stego key file (``keys`` format): ONNX embed and extract, parity-checked against
-    torch on random unit-power symbols and, when given, on real ones; returns the key's description."""
+    """Write a stego key file (``keys`` format) for a model of any paradigm: ONNX embed and extract,
+    parity-checked against torch on random unit-power symbols and, when given, on real ones; returns
+    the key's description."""
     import io
     import tempfile
 
     from . import keys
     from .nn.stego import Embed, Extract
-    inn = inn.eval().cpu()
-    k = inn.cfg.symbols
+    model = model.eval().cpu()
+    k = model.cfg.symbols
     rng = np.random.default_rng(2)
     sets = {"random": (rng.standard_normal((2, 4, k, 2)) * 0.5 ** 0.5).astype(np.float32)}
     if real_symbols is not None:
         sets["real"] = real_symbols.astype(np.float32)
+    sent = ["container", "lost"] if model.keeps_lost else ["container"]
     parity, members = {}, {}
     with tempfile.TemporaryDirectory() as tmp:
         embed_path, extract_path = Path(tmp) / "embed.onnx", Path(tmp) / "extract.onnx"
         example = (torch.randn(2, k, 2), torch.randn(2, k, 2))
-        _export(Embed(inn), example, embed_path, ["host", "private"], ["container", "lost"])
-        _export(Extract(inn), example, extract_path, ["container", "lost"], ["host", "private"])
+        _export(Embed(model), example, embed_path, ["host", "private"], sent)
+        _export(Extract(model), example[:len(sent)], extract_path, sent, ["host", "private"])
         for what, (host, private) in sets.items():
-            parity[f"embed_{what}"] = check_parity(Embed(inn), embed_path, {"host": host, "private": private},
+            parity[f"embed_{what}"] = check_parity(Embed(model), embed_path, {"host": host, "private": private},
                                                    f"{what} symbols")
             with torch.no_grad():
-                container, r = inn(torch.from_numpy(host), torch.from_numpy(private))
-            parity[f"extract_{what}"] = check_parity(Extract(inn), extract_path,
-                                                     {"container": container.numpy(), "lost": r.numpy()},
+                container, r = model(torch.from_numpy(host), torch.from_numpy(private))
+            received = {"container": container.numpy()} | ({"lost": r.numpy()} if model.keeps_lost else {})
+            parity[f"extract_{what}"] = check_parity(Extract(model), extract_path, received,
                                                      f"containers of {what} symbols")
         members["embed.onnx"] = embed_path.read_bytes()
         members["extract.onnx"] = extract_path.read_bytes()
     buf = io.BytesIO()
-    torch.save(inn.state_dict(), buf)
-    members["inn.pt"] = buf.getvalue()
-    meta = {"codec": codec, "symbols": k, "config": inn.cfg.to_dict(), "lost": lost, "demo": demo,
-            "parameters": sum(p.numel() for p in inn.parameters()), "parity_max_abs_diff": parity,
+    torch.save(model.state_dict(), buf)
+    members["model.pt"] = buf.getvalue()
+    meta = {"paradigm": model.paradigm, "codec": codec, "symbols": k, "config": model.cfg.to_dict(), "lost": lost,
+            "demo": demo, "parameters": sum(p.numel() for p in model.parameters()), "parity_max_abs_diff": parity,
             "training": info or {}}
     keys.write(path, meta, members)
     return meta

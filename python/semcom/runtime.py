@@ -67,7 +67,7 @@ def session(model: str | bytes):
     return ort.InferenceSession(model, options, providers=providers())
 
 
-def _graph_shapes(args) -> dict[str, list]:
+def graph_shapes(args) -> dict[str, list]:
     return {a.name: [d if isinstance(d, int) else "batch" for d in a.shape] for a in args}
 
 
@@ -90,8 +90,8 @@ class OnnxPart:
         if digest != self.spec["sha256"]:
             raise ModelError(f"{self.name}: {self.path} has sha256 {digest}, but the manifest expects "
                              f"{self.spec['sha256']}; the file was altered or replaced")
-        for kind, got in (("inputs", _graph_shapes(self.session.get_inputs())),
-                          ("outputs", _graph_shapes(self.session.get_outputs()))):
+        for kind, got in (("inputs", graph_shapes(self.session.get_inputs())),
+                          ("outputs", graph_shapes(self.session.get_outputs()))):
             if got != self.spec[kind]:
                 raise ModelError(f"{self.name}: {self.path} has {kind} {got}, but the manifest expects {self.spec[kind]}")
         return self

@@ -13,7 +13,7 @@ import numpy as np
 from tqdm import tqdm
 
 from . import channel, data
-from .evaluate import add_scores, new_scores, snr_rng, summary
+from .evaluate import add_scores, new_scores, save_figure, snr_rng, summary
 from .keys import Stego
 from .runtime import Codec
 
@@ -103,7 +103,4 @@ def plot(path: Path, results: list[dict], title: str) -> None:
     axes[0].legend(fontsize=7)
     fig.suptitle(title, fontsize=9)
     fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path)
-    plt.close(fig)
-    print(f"wrote {path}")
+    save_figure(fig, path)

@@ -1,12 +1,13 @@
 #!/usr/bin/env python3
-"""Stego embed -> extract between two JSCC encoders and two JSCC decoders, against the library."""
+"""Stego embed -> extract between two JSCC encoders and two JSCC decoders, against the library,
+for the demo key of every paradigm (INN, CNN, GAN)."""
 import numpy as np
 import pmt
 from gnuradio import blocks, gr, gr_unittest
 
 from gnuradio.semcom import image_source, jscc_decoder, jscc_encoder, stego_embed, stego_extract
 from gnuradio.semcom import ofdm_params as P
-from semcom.keys import KeyFileError, Stego
+from semcom.keys import DEMO_KEYS, KeyFileError, Stego
 from semcom.runtime import Codec
 
 MODEL, KEY = "deepjscc-celeba64", "stego-inn-demo"
@@ -23,6 +24,12 @@ class qa_stego_blocks(gr_unittest.TestCase):
         self.codec, self.stego = Codec(MODEL), Stego(KEY)
 
     def test_001_embed_then_extract_matches_the_library(self):
+        for key in DEMO_KEYS.values():
+            with self.subTest(key=key):
+                self._embed_then_extract(key)
+
+    def _embed_then_extract(self, key):
+        stego = Stego(key)
         n, k = 4, self.codec.symbols
         host_src = image_source(repeat=True)
         images = host_src.flat[np.arange(n) % len(host_src.flat)]
@@ -35,7 +42,7 @@ class qa_stego_blocks(gr_unittest.TestCase):
             id_tags.append(t)
         private_src = blocks.vector_source_f(private_images.reshape(-1).tolist(), False, IMAGE, id_tags)
         enc_h, enc_p = jscc_encoder(MODEL), jscc_encoder(MODEL)
-        embed, extract = stego_embed(KEY), stego_extract(KEY)
+        embed, extract = stego_embed(key), stego_extract(key)
         container_sink = blocks.vector_sink_c()
         host_sink, private_sink = blocks.vector_sink_c(), blocks.vector_sink_c()
         dec_p = jscc_decoder(MODEL, snr_db=20.0)
@@ -53,10 +60,10 @@ class qa_stego_blocks(gr_unittest.TestCase):
         s_h = self.codec.encode(images.reshape(n, 3, 64, 64))
         s_p = self.codec.encode(private_images.reshape(n, 3, 64, 64))
         container = np.asarray(container_sink.data(), np.complex64).reshape(n, k)
-        want = self.stego.embed(s_h, s_p)
+        want = stego.embed(s_h, s_p)
         self.assertLess(np.abs(container - want).max(), 1e-5)
         self.assertTrue(np.allclose((np.abs(container) ** 2).mean(1), 1.0, atol=1e-4))
-        got_h, got_p = self.stego.extract(want, np.random.default_rng(0))
+        got_h, got_p = stego.extract(want, np.random.default_rng(0))
         self.assertLess(np.abs(np.asarray(host_sink.data()).reshape(n, k) - got_h).max(), 1e-5)
         self.assertLess(np.abs(np.asarray(private_sink.data()).reshape(n, k) - got_p).max(), 1e-5)
         # tags: one packet_len per container, the host's id, the private image's id beside it

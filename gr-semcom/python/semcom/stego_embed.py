@@ -1,4 +1,4 @@
-"""INN stego embed: a host packet and a private packet in, one container packet out."""
+"""Stego embed: a host packet and a private packet in, one container packet out (any paradigm of the key)."""
 from __future__ import annotations
 
 import numpy as np

@@ -1,4 +1,4 @@
-"""INN stego extract: received container packets in, Bob's host and private packets out."""
+"""Stego extract: received container packets in, Bob's host and private packets out (any paradigm of the key)."""
 from __future__ import annotations
 
 import numpy as np
@@ -12,7 +12,8 @@ from .packets import DropCounts, PacketReader
 
 
 class stego_extract(DropCounts, gr.basic_block):
-    """Runs the key's inverse on every complete container packet (``packet_len`` = K).
+    """Runs the key's extraction (the INN backwards, or the CNN / GAN extraction network) on every
+    complete container packet (``packet_len`` = K).
 
     Outputs: the host's and the private image's symbols, K per packet, each packet tagged
     ``packet_len`` and carrying the container's ``packet_num`` and ``snr_db``, ready for two
