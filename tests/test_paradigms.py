@@ -119,12 +119,13 @@ def test_eval_paradigms_writes_every_figure(tiny_keys, tiny_paradigm_keys, celeb
     out = tmp_path / "paradigms.json"
     main(["eval", "paradigms", "--data", str(celeba), "--split", "test", "--limit", "8", "--model", "tiny",
           "--snr", "10", "20", "--keys", str(tiny_keys["paths"][0]), str(tiny_paradigm_keys["paths"]["cnn"]),
-          str(tiny_paradigm_keys["paths"]["gan"]), "--train-images", "24", "--epochs", "1", "--time-steps", "2",
+          str(tiny_paradigm_keys["paths"]["gan"]), "--train-images", "24", "--test-images", "12", "--epochs", "1", "--time-steps", "2",
           "--time-images", "16", "--time-batch", "8", "--strategies", "naive,glassbox,closedbox", "--queries", "16",
           "--eve-data", str(celeba), "--eve-limit", "32", "--eve-steps", "5", "--glassbox-iterations", "2",
           "--eve-cache", str(tmp_path / "eve"), "--json", str(out)])
     payload = json.loads(out.read_text())
     assert payload["pairs"] == 4 and payload["capacity_margin_db"] == 2.0
+    assert payload["steganalysis_images"] == {"train": 24, "test": 12}
     assert [r["paradigm"] for r in payload["results"]] == ["inn", "cnn", "gan"]
     for r in payload["results"]:
         assert r["parameters"] > 0
@@ -136,7 +137,7 @@ def test_eval_paradigms_writes_every_figure(tiny_keys, tiny_paradigm_keys, celeb
             assert c["capacity"] in (0.0, *[f["fraction"] for f in c["fractions"]])
             assert [f["fraction"] for f in c["fractions"]] == [0.125, 0.25, 0.5, 0.75, 1.0]
         assert {"bob_host", "bob_private", "jscc_reference"} <= set(r["quality"][0])
-        assert 0 <= r["steganalysis"][0]["accuracy"] <= 1
+        assert 0 <= r["steganalysis"][0]["accuracy"] <= 1 and r["steganalysis"][0]["test_signals"] == 8
         assert [s["strategy"] for s in r["attacks"][0]["strategies"]] == ["naive", "glassbox", "closedbox"]
         assert all(0 <= s["fpesr"] <= 1 for s in r["attacks"][0]["strategies"])
     table = out.with_suffix(".md").read_text()

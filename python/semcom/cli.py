@@ -343,6 +343,7 @@ def _eval_paradigms(args) -> None:
     images = evaluate.images_from_args(args, codec.resolution)
     chan = evaluate.channel_from_args(args)
     analyst = data.load_folder(root, codec.resolution, split="train", limit=args.train_images, progress=True)
+    analyst_test = data.load_folder(root, codec.resolution, split="test", limit=args.test_images, progress=True)
     public, public_desc = _eve_public_faces(args, codec, images, root)
     recognizer = face.Recognizer()
     victims = attack_eval.victims(images, root, recognizer, True, args.seed)
@@ -356,7 +357,7 @@ def _eval_paradigms(args) -> None:
         quality = stego_eval.eval_stego(codec, stego, images, root, chan, args.snr, args.seed, args.batch)
         capacity = paradigms.capacity(codec, stego, images, root, chan, args.snr, seed=args.seed, batch=args.batch)
         signals = (steganalysis.clean_signals(codec, stego, analyst, args.seed),
-                   steganalysis.clean_signals(codec, stego, images, args.seed + 1))
+                   steganalysis.clean_signals(codec, stego, analyst_test, args.seed + 1))
         latent = tuple(stego.meta["config"]["latent"])
         detection = [steganalysis.detection_accuracy(*signals, latent, chan, s, args.epochs, seed=args.seed) for s in args.snr]
         eve = Eve(codec, public, _eve_setup(args), stego)
@@ -375,7 +376,8 @@ def _eval_paradigms(args) -> None:
         print(f"\nat {snr:g} dB ({what}):\n" + paradigms.table(results, snr))
     payload = {"channel": chan.kind, "codec": codec.name, "data": str(root), "split": args.split, "pairs": len(victims.sent),
                "eve_data": public_desc, "recognizer": operating, "capacity_margin_db": paradigms.CAPACITY_MARGIN_DB,
-               "steganalysis_train_images": len(analyst), "steganalysis_epochs": args.epochs, "results": results}
+               "steganalysis_images": {"train": len(analyst), "test": len(analyst_test)}, "steganalysis_epochs": args.epochs,
+               "results": results}
     evaluate.write_json(args.json, payload)
     if args.json is not None:
         md = args.json.with_suffix(".md")
@@ -570,6 +572,8 @@ def build_parser() -> argparse.ArgumentParser:
     pa.add_argument("--keys", nargs="+", default=list(DEMO_KEYS.values()),
                     help="stego keys (files or manifest names), one per paradigm (default: the three demo keys)")
     pa.add_argument("--train-images", type=int, default=3000, help="images of the train split for the steganalyser")
+    pa.add_argument("--test-images", type=int, default=None,
+                    help="images of the test split for the steganalyser's held-out signals (default: all)")
     pa.add_argument("--epochs", type=int, default=30, help="steganalyser training epochs")
     pa.add_argument("--time-steps", type=int, default=10,
                     help="training steps timed per paradigm on this machine, same data and batch (0: skip)")
