@@ -97,6 +97,9 @@ def test_gan_trains_against_both_discriminators_and_needs_them(tiny_paradigm_key
                                                  weights_only=False)["history"][-1]
     with pytest.raises(ValueError, match="gan paradigm trains against both discriminators"):
         train(StegoTrainConfig(data=str(image_dir), out=str(tmp_path / "k" / "x.key"), paradigm="gan", adversarial=0.1))
+    with pytest.raises(SystemExit, match="image_adversarial must be > 0, got 0.1 and 0.0"):
+        main(["train", "stego", "--data", str(image_dir), "--paradigm", "gan", "--image-adversarial", "0",
+              "--out", str(tmp_path / "k" / "y.key")])
 
 
 def test_a_shipped_gan_key_is_described_by_its_own_graphs(tiny_paradigm_keys, tmp_path, monkeypatch):
@@ -143,3 +146,16 @@ def test_eval_paradigms_writes_every_figure(tiny_keys, tiny_paradigm_keys, celeb
     table = out.with_suffix(".md").read_text()
     assert "| inn |" in table and "| gan |" in table and "FPESR glassbox" in table
     assert out.with_suffix(".png").stat().st_size > 0
+
+
+def test_a_key_of_an_unknown_version_is_refused(tiny_paradigm_keys, tmp_path):
+    import zipfile
+    future = tmp_path / "future.key"
+    with zipfile.ZipFile(tiny_paradigm_keys["paths"]["cnn"]) as src, zipfile.ZipFile(future, "w") as dst:
+        for item in src.infolist():
+            blob = src.read(item)
+            if item.filename == "key.json":
+                blob = json.dumps({**json.loads(blob), "version": 3}).encode()
+            dst.writestr(item, blob)
+    with pytest.raises(keys.KeyFileError, match="future.key is a version 3 key; this gr-semcom reads versions 1, 2"):
+        keys.Stego(future)

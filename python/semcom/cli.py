@@ -41,10 +41,10 @@ def _train_stego(args) -> None:
         layers=args.layers, seed=args.seed, max_minutes=args.max_minutes, demo=args.demo,
         init=str(args.init) if args.init else None)
     try:
-        path = train(cfg, resume=args.resume)
+        cfg.check()
     except ValueError as e:
         raise SystemExit(str(e))
-    print(f"wrote {path} (owner-only; share it with Bob over a secure channel)")
+    print(f"wrote {train(cfg, resume=args.resume)} (owner-only; share it with Bob over a secure channel)")
 
 
 def _train_generator(args) -> None:

@@ -5,8 +5,9 @@ A key file is a zip archive holding ``key.json`` (paradigm, codec name, symbol c
 configuration, Bob's lost-information estimate, training record, and the sha256 of every other
 member), ``embed.onnx`` (Alice), ``extract.onnx`` (Bob) and ``model.pt`` (the torch weights, for
 further training and parity checks; ``inn.pt`` in version 1 keys, which were all INNs). Whoever
-holds the file can extract the private image: it is the secret. The one in ``models/`` is a public *demo* key, verified against the manifest like every
-shipped model; ``semcom train stego`` writes private keys readable by their owner only.
+holds the file can extract the private image: it is the secret. The ones in ``models/`` are public
+*demo* keys, verified against the manifest like every shipped model; ``semcom train stego`` writes
+private keys readable by their owner only.
 """
 from __future__ import annotations
 

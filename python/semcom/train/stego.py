@@ -64,6 +64,18 @@ class StegoTrainConfig:
     demo: bool = False  # mark the key as the public demo key
     init: str | None = None  # start from this key's model (fine-tuning, e.g. with the adversarial term)
 
+    def check(self) -> None:
+        """ValueError naming the first setting that cannot be trained."""
+        if self.paradigm not in PARADIGMS:
+            raise ValueError(f"paradigm must be one of {PARADIGMS}, got {self.paradigm!r}")
+        if self.paradigm == "gan" and min(self.adversarial, self.image_adversarial) <= 0:
+            raise ValueError("the gan paradigm trains against both discriminators: adversarial and image_adversarial "
+                             f"must be > 0, got {self.adversarial} and {self.image_adversarial}")
+        if self.lost not in LOST_ESTIMATES:
+            raise ValueError(f"lost must be one of {LOST_ESTIMATES}, got {self.lost!r}")
+        if len(self.weights) != 5:
+            raise ValueError(f"weights must be five numbers (lambda 1..5), got {self.weights}")
+
 
 def _pairs(n: int, batch: int, gen: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
     """Random (host, private) indices, never the same image twice in a pair."""
@@ -123,15 +135,7 @@ def validate(model, decoder, s_h, s_p, x_h, x_p, lost_mode: str) -> dict[str, fl
 def train(cfg: StegoTrainConfig, resume: bool = False) -> Path:
     """Train the stego model and write the key file ``cfg.out`` (owner-only); returns its path."""
     from ..export import export_stego_key
-    if cfg.paradigm not in PARADIGMS:
-        raise ValueError(f"paradigm must be one of {PARADIGMS}, got {cfg.paradigm!r}")
-    if cfg.paradigm == "gan" and min(cfg.adversarial, cfg.image_adversarial) <= 0:
-        raise ValueError("the gan paradigm trains against both discriminators: adversarial and image_adversarial "
-                         f"must be > 0, got {cfg.adversarial} and {cfg.image_adversarial}")
-    if cfg.lost not in LOST_ESTIMATES:
-        raise ValueError(f"lost must be one of {LOST_ESTIMATES}, got {cfg.lost!r}")
-    if len(cfg.weights) != 5:
-        raise ValueError(f"weights must be five numbers (lambda 1..5), got {cfg.weights}")
+    cfg.check()
     rt = common.setup()
     common.seed_everything(cfg.seed)
     out = Path(cfg.out)
