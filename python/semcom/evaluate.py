@@ -203,3 +203,15 @@ def save_figure(fig, path: Path) -> None:
     fig.savefig(path)
     plt.close(fig)
     print(f"wrote {path}")
+
+
+def finish_snr_figure(fig, axes, ylabels, title: str, path: Path) -> None:
+    """Axes against SNR side by side: labels and grid on each, the legend on the first, then save."""
+    for ax, label in zip(axes, ylabels):
+        ax.set_xlabel("SNR (dB)")
+        ax.set_ylabel(label)
+        ax.grid(alpha=0.3)
+    axes[0].legend(fontsize=7)
+    fig.suptitle(title, fontsize=9)
+    fig.tight_layout()
+    save_figure(fig, path)

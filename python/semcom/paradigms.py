@@ -19,7 +19,7 @@ import numpy as np
 from tqdm import tqdm
 
 from . import channel, data
-from .evaluate import fmt, save_figure, snr_rng
+from .evaluate import finish_snr_figure, fmt, snr_rng
 from .keys import Stego
 from .metrics import psnr
 from .runtime import Codec
@@ -51,6 +51,8 @@ def capacity(codec: Codec, stego: Stego, images: data.ImageSet, root: Path, chan
     host_idx, private_idx = pair(images, root, seed)
     k = codec.symbols
     scores = {(s, f): ([], []) for s in snrs for f in fractions}
+    # per (SNR, fraction): the container and the plain payload see the same draws, the same for every fraction
+    rngs = {(s, f): (snr_rng(seed, s), snr_rng(seed, s)) for s in snrs for f in fractions}
     lost_rng = np.random.default_rng([seed, 7])
     for i in tqdm(range(0, len(host_idx), batch), desc="secret capacity", unit="batch"):
         x_h, x_p = images.as_float(host_idx[i:i + batch]), images.as_float(private_idx[i:i + batch])
@@ -61,7 +63,7 @@ def capacity(codec: Codec, stego: Stego, images: data.ImageSet, root: Path, chan
             payload[:, n:] = 0
             container = stego.embed(s_h, payload)
             for s in snrs:
-                container_rng, plain_rng = snr_rng(seed, s), snr_rng(seed + 1, s)
+                container_rng, plain_rng = rngs[(s, f)]
                 y, rx = chan(container, s, container_rng)
                 p_hat = stego.extract(y, lost_rng)[1]
                 p_hat[:, n:] = 0
@@ -121,12 +123,5 @@ def plot(path: Path, results: list[dict], title: str) -> None:
     ref = results[0]["quality"]
     axes[0].plot([q["snr_db"] for q in ref], [q["jscc_reference"]["psnr"] for q in ref], "k--", label="DeepJSCC")
     axes[1].axhline(0.5, color="k", ls=":", lw=1)
-    for ax, label in zip(axes, ("Bob's private PSNR (dB)", "steganalyser accuracy", "secret capacity (fraction of K)",
-                                "Eve's best FPESR")):
-        ax.set_xlabel("SNR (dB)")
-        ax.set_ylabel(label)
-        ax.grid(alpha=0.3)
-    axes[0].legend(fontsize=7)
-    fig.suptitle(title, fontsize=9)
-    fig.tight_layout()
-    save_figure(fig, path)
+    finish_snr_figure(fig, axes, ("Bob's private PSNR (dB)", "steganalyser accuracy", "secret capacity (fraction of K)",
+                                  "Eve's best FPESR"), title, path)

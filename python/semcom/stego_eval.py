@@ -13,7 +13,7 @@ import numpy as np
 from tqdm import tqdm
 
 from . import channel, data
-from .evaluate import add_scores, new_scores, save_figure, snr_rng, summary
+from .evaluate import add_scores, finish_snr_figure, new_scores, snr_rng, summary
 from .keys import Stego
 from .runtime import Codec
 
@@ -94,13 +94,7 @@ def plot(path: Path, results: list[dict], title: str) -> None:
               "DeepJSCC, host": ("jscc_reference_host", "--o"), "DeepJSCC, private": ("jscc_reference", "--s"),
               "Eve decoder vs host": ("eve_decoder_vs_host", ":^"), "Eve decoder vs private": ("eve_decoder_vs_private", ":v")}
     fig, axes = plt.subplots(1, 2, figsize=(9, 3.6), dpi=120)
-    for ax, metric, label in zip(axes, ("psnr", "ms_ssim"), ("PSNR (dB)", "MS-SSIM")):
+    for ax, metric in zip(axes, ("psnr", "ms_ssim")):
         for name, (role, style) in curves.items():
             ax.plot(snrs, [r[role][metric] for r in results], style, label=name)
-        ax.set_xlabel("SNR (dB)")
-        ax.set_ylabel(label)
-        ax.grid(alpha=0.3)
-    axes[0].legend(fontsize=7)
-    fig.suptitle(title, fontsize=9)
-    fig.tight_layout()
-    save_figure(fig, path)
+    finish_snr_figure(fig, axes, ("PSNR (dB)", "MS-SSIM"), title, path)

@@ -7,6 +7,7 @@ import pmt
 from gnuradio import gr
 
 from . import ofdm_params as P
+from .packets import tags_by_offset
 
 
 def fragment_sizes(symbols: int, limit: int = P.MAX_SYMBOLS) -> list[int]:
@@ -81,10 +82,7 @@ class packet_reassembler(gr.basic_block):
 
     def general_work(self, input_items, output_items):
         inp = input_items[0]
-        start = self.nitems_read(0)
-        heads = {}
-        for t in self.get_tags_in_window(0, 0, len(inp)):
-            heads.setdefault(t.offset - start, {})[pmt.symbol_to_string(t.key)] = pmt.to_python(t.value)
+        heads = tags_by_offset(self, 0, len(inp))
         pos, produced = 0, 0
         for rel in sorted(r for r, tags in heads.items() if P.LEN_TAG in tags):
             tags = heads[rel]

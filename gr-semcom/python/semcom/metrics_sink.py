@@ -15,6 +15,7 @@ from semcom import metrics
 
 from . import ofdm_params as P
 from .image_source import IMAGE_ID_TAG, load_images
+from .packets import tags_by_offset
 
 
 class _Publisher:
@@ -103,9 +104,7 @@ class metrics_sink(gr.sync_block):
     def work(self, input_items, output_items):
         inp = input_items[0]
         first = self.nitems_read(0)
-        tags = {}
-        for t in self.get_tags_in_window(0, 0, len(inp)):
-            tags.setdefault(t.offset - first, {})[pmt.symbol_to_string(t.key)] = pmt.to_python(t.value)
+        tags = tags_by_offset(self, 0, len(inp))
         images = inp.reshape(len(inp), 3, self.size, self.size)
         ids = np.array([tags.get(i, {}).get(IMAGE_ID_TAG, first + i) for i in range(len(inp))])
         refs = (ids + self.offset) % len(self.originals)

@@ -6,6 +6,15 @@ import pmt
 from . import ofdm_params as P
 
 
+def tags_by_offset(block, port: int, n: int) -> dict[int, dict]:
+    """The tags on the first ``n`` input items of ``port``: {offset relative to the window: {key: value}}."""
+    start = block.nitems_read(port)
+    by_offset: dict[int, dict] = {}
+    for t in block.get_tags_in_window(port, 0, n):
+        by_offset.setdefault(t.offset - start, {})[pmt.symbol_to_string(t.key)] = pmt.to_python(t.value)
+    return by_offset
+
+
 class PacketReader:
     """Splits the input window of a block into packets of exactly ``length`` items.
 
@@ -19,10 +28,7 @@ class PacketReader:
 
     def read(self, block, port: int, available: int, max_packets: int) -> tuple[list[tuple[int, dict]], int]:
         """(complete packets as (relative offset, their tags by key), items to consume)."""
-        start = block.nitems_read(port)
-        by_offset: dict[int, dict] = {}
-        for t in block.get_tags_in_window(port, 0, available):
-            by_offset.setdefault(t.offset - start, {})[pmt.symbol_to_string(t.key)] = pmt.to_python(t.value)
+        by_offset = tags_by_offset(block, port, available)
         heads = sorted(rel for rel, tags in by_offset.items() if P.LEN_TAG in tags)
         if not heads:
             self.symbols_dropped += available
