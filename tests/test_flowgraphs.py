@@ -166,3 +166,17 @@ def test_zmq_processes_bob_and_eve_each_receive_every_frame(tmp_path):
     assert codes == [0, 0]  # each saw its 200 frames
     for folder, role in (("bob", "bob-private"), ("bob", "bob-host"), ("eve", "eve-naive")):
         assert ids(folder, role)[:200] == list(range(200)), role
+
+
+def test_radio_bench_runs_its_measurements_small():
+    """`make bench`'s radio part on a few frames: every measurement runs and reports what it claims."""
+    sys.path.insert(0, str(ROOT / "gr-semcom" / "apps"))
+    try:
+        import radio_bench
+    finally:
+        sys.path.pop(0)
+    flops = radio_bench.chain_flops()
+    assert set(flops) == {"encoders", "inn embed + extract", "decoders (Bob x2, Eve)"} and min(flops.values()) > 0
+    phy = radio_bench.phy_rates(20)
+    assert phy["analog_ms_s"] > 0 and phy["stock_ms_s"] > 0
+    assert radio_bench.detection([20], [0.3], 10) == {(0.3, 20): 1.0}

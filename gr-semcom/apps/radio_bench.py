@@ -21,7 +21,7 @@ from gnuradio.semcom import compile_flowgraph, ofdm_analog_rx, ofdm_analog_tx
 from gnuradio.semcom import ofdm_params as P
 from semcom import channel, runtime
 from semcom.bench import flops_per_image, matmul_gflops
-from semcom.keys import DEMO_KEY, load_inn
+from semcom.keys import DEMO_KEY, load_model
 from semcom.train.codec import load_jscc
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -33,7 +33,7 @@ def chain_flops() -> dict[str, float]:
     """FLOPs per image of every network an image passes through in loopback_sim (stego on, naive
     Eve): two encoders (private, host), the INN both ways, Bob's two decoders and Eve's decoder."""
     model, _ = load_jscc(runtime.checkpoint_path(MODEL))
-    inn, _ = load_inn(DEMO_KEY)
+    inn, _ = load_model(DEMO_KEY)
     x = torch.rand(8, 3, 64, 64)
     s = model.encoder(x).detach()
     snr = torch.full((8, 1), 10.0)

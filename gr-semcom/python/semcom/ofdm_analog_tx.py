@@ -6,12 +6,14 @@ from gnuradio import blocks, digital, fft, gr
 from . import ofdm_params as P
 from .burst_tagger import burst_tagger
 from .fragments import packet_splitter
+from .ofdm_header import header_encoder
 
 
 class ofdm_analog_tx(gr.hier_block2):
     """Complex payload packets (tagged stream, ``packet_len`` symbols each) in, bursts out.
 
-    Each burst: two sync symbols, a BPSK header (length, sequence number, CRC8), the payload
+    Each burst: two sync symbols, the Golay-coded BPSK header (``ofdm_header``: length, sequence
+    number, CRC-16) on two symbols, the payload
     symbols on the 48 data carriers with 4 pilots, cyclic prefixes, then ``gap`` zero samples.
     A packet longer than the header's length field (4095) goes out as several frames
     (``fragments.fragment_sizes``); the receiver puts it back together when told its length.
@@ -24,11 +26,7 @@ class ofdm_analog_tx(gr.hier_block2):
         gr.hier_block2.__init__(self, "ofdm_analog_tx", gr.io_signature(1, 1, gr.sizeof_gr_complex),
                                 gr.io_signature(1, 1, gr.sizeof_gr_complex))
         sync1, sync2 = P.sync_words()
-        # The header generator reads only the length tags of a byte stream: derive one, same tags.
-        to_bytes = blocks.complex_to_real(1)
-        as_bytes = blocks.float_to_uchar()
-        header = digital.packet_headergenerator_bb(P.header_formatter().base(), P.LEN_TAG)
-        header_mod = digital.chunks_to_symbols_bc(digital.constellation_bpsk().points())
+        self.header = header_encoder()
         mux = blocks.tagged_stream_mux(gr.sizeof_gr_complex, P.LEN_TAG, 1)
         allocator = digital.ofdm_carrier_allocator_cvc(P.FFT_LEN, P.OCCUPIED, P.PILOTS, P.PILOT_SYMBOLS,
                                                        [sync1, sync2], P.LEN_TAG, True)
@@ -43,6 +41,6 @@ class ofdm_analog_tx(gr.hier_block2):
         for samples in (prefixer, shaper, amplitude, self.bursts):
             samples.set_min_output_buffer(2 * P.LONGEST_BURST)
         self.splitter = packet_splitter()
-        self.connect(self, self.splitter, to_bytes, as_bytes, header, header_mod, (mux, 0))
+        self.connect(self, self.splitter, self.header, (mux, 0))
         self.connect(self.splitter, (mux, 1))
         self.connect(mux, allocator, ifft, prefixer, shaper, amplitude, self.bursts, self)

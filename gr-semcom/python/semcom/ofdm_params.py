@@ -1,13 +1,12 @@
 """The analog OFDM frame shared by transmitter and receiver.
 
 64-point FFT, 16-sample cyclic prefix, 48 data and 4 pilot carriers (the 802.11a-like allocation of
-gr-digital's OFDM examples), two Schmidl-Cox sync symbols, one BPSK header symbol. The payload
-carries the JSCC symbols themselves, one complex value per data carrier.
+gr-digital's OFDM examples), two Schmidl-Cox sync symbols, two symbols of Golay-coded BPSK header
+(``ofdm_header``). The payload carries the JSCC symbols themselves, one complex value per data carrier.
 """
 from __future__ import annotations
 
 import numpy as np
-from gnuradio import digital
 from semcom.channel import noise_variance
 
 FFT_LEN = 64
@@ -23,12 +22,13 @@ LEN_TAG = "packet_len"
 FRAME_TAG = "frame_len"
 NUM_TAG = "packet_num"
 SNR_TAG = "snr_db"
+CFO_TAG = "cfo"  # the frame's carrier frequency offset, in subcarrier spacings
 MAX_SYMBOLS = 4095  # the 12-bit length field of the header
 SEQ_MODULO = 1 << 12  # the header's 12-bit sequence number wraps here
-# The longest frame in OFDM symbols (two sync, one header, the payload) and as a burst in samples:
-# blocks that pass whole frames need buffers that hold two (GNU Radio's defaults hold about 64
-# OFDM symbols).
-LONGEST_FRAME = 3 + -(-MAX_SYMBOLS // 48)
+HEADER_SYMBOLS = 2  # OFDM symbols of coded header after the two sync symbols
+# The longest frame in OFDM symbols (sync, header, the payload) and as a burst in samples: blocks
+# that pass whole frames need buffers that hold two (GNU Radio's defaults hold about 64 OFDM symbols).
+LONGEST_FRAME = 2 + HEADER_SYMBOLS + -(-MAX_SYMBOLS // 48)
 LONGEST_BURST = LONGEST_FRAME * (FFT_LEN + CP_LEN) + GAP
 # Schmidl-Cox plateau |P|^2/R^2 is about (SNR / (SNR + 1))^2: 0.58 at 5 dB, where stock 0.9 misses
 DETECTION_THRESHOLD = 0.4
@@ -47,13 +47,6 @@ def sync_words() -> tuple[list[complex], list[complex]]:
     w1 = [np.sqrt(2) * signs[k] if (k in active and k % 2) else 0 for k in range(FFT_LEN)]
     w2 = [float(signs[k]) if (k in active and k) else 0 for k in range(FFT_LEN)]
     return list(np.fft.fftshift(w1).astype(complex)), list(np.fft.fftshift(w2).astype(complex))
-
-
-def header_formatter():
-    """Header: 12-bit length in complex payload symbols, 12-bit sequence number, CRC8, in BPSK."""
-    return digital.packet_header_ofdm(OCCUPIED, n_syms=1, len_tag_key=LEN_TAG, frame_len_tag_key=FRAME_TAG,
-                                      num_tag_key=NUM_TAG, bits_per_header_sym=1, bits_per_payload_sym=8,
-                                      scramble_header=False)
 
 
 def unwrap_seq(last: int, seq: int) -> int:

@@ -6,23 +6,24 @@ import pmt
 from gnuradio import gr
 
 from . import ofdm_params as P
-from .ofdm_chanest_smoother import CHAN_TAPS_TAG, smooth, taps_from_pmt
-
-CARR_OFFSET_TAG = "ofdm_sync_carr_offset"
+from .ofdm_chanest_smoother import CHAN_TAPS_TAG, taps_from_pmt
+from .ofdm_header import derotate
 
 
 class ofdm_phase_tracker(gr.basic_block):
-    """Removes the phase drift of each payload frame and tags its SNR; sits between the payload FFT
-    and the static (zero-forcing) equaliser.
+    """The payload of each frame, from time domain to carriers, with its phase drift removed and
+    its SNR tagged; sits between the header/payload demultiplexer and the static (zero-forcing)
+    equaliser.
 
-    The static equaliser applies one channel estimate, taken from the preamble, to the whole frame:
-    any residual CFO turns into a phase that grows from symbol to symbol (a 0.006-subcarrier error,
-    what the Schmidl-Cox estimate leaves at 20 dB, rotates the last of 22 symbols by about 1 rad).
-    Per frame, this block estimates the common phase of every OFDM symbol from its pilots against
-    the preamble's channel estimate, fits a straight line through the phases (a frequency error
-    makes them linear in time), de-rotates each symbol by the fitted phase, and measures the
-    noise on the de-rotated pilots after zero forcing: the frame's SNR in the convention of
-    ``semcom.channel`` (unit-power symbols over complex noise variance), tagged as ``snr_db``.
+    Per frame: the CFO the header decoder measured (``CFO_TAG``) is taken out of the samples in the
+    frame's own phase reference, then the FFT. The equaliser applies one channel estimate, taken
+    from the sync word and the header, to the whole frame: any residual CFO turns into a phase
+    that grows from symbol to symbol (a 0.006-subcarrier error rotates the last of 22 symbols by
+    about 1 rad). So this block estimates the common phase of every OFDM symbol from its pilots
+    against that estimate, fits a straight line through the phases (a frequency error makes them
+    linear in time), de-rotates each symbol by the fitted phase, and measures the noise on the
+    de-rotated pilots after zero forcing: the frame's SNR in the convention of ``semcom.channel``
+    (unit-power symbols over complex noise variance), tagged as ``snr_db``.
 
     Frames holding NaN or Inf are dropped and counted (``frames_dropped``).
     """
@@ -63,23 +64,22 @@ class ofdm_phase_tracker(gr.basic_block):
         if not np.isfinite(frame).all():
             self.frames_dropped += 1
             return 0
-        taps = smooth(taps_from_pmt(head[CHAN_TAPS_TAG].value))
-        offset = pmt.to_long(head[CARR_OFFSET_TAG].value) if CARR_OFFSET_TAG in head else 0
-        out[:n], snr_db = self.track(frame, taps, offset)
-        for key, t in head.items():
-            value = pmt.init_c32vector(len(taps), taps.tolist()) if key == CHAN_TAPS_TAG else t.value
-            self.add_item_tag(0, self.nitems_written(0), t.key, value)
+        taps = taps_from_pmt(head[CHAN_TAPS_TAG].value)  # smoothed by the header decoder
+        cfo = float(pmt.to_double(head[P.CFO_TAG].value))
+        carriers = np.fft.fftshift(np.fft.fft(derotate(frame, cfo, 2 + P.HEADER_SYMBOLS), axis=1), axes=1)
+        out[:n], snr_db = self.track(carriers, taps)
+        for t in head.values():
+            self.add_item_tag(0, self.nitems_written(0), t.key, t.value)
         self.add_item_tag(0, self.nitems_written(0), pmt.intern(P.SNR_TAG), pmt.from_double(snr_db))
         self.frames_out += 1
         return n
 
-    def track(self, frame: np.ndarray, taps: np.ndarray, offset: int) -> tuple[np.ndarray, float]:
-        """De-rotated frame and its SNR in dB. The payload's symbol m carries pilot set m + 1
-        (set 0 went with the header)."""
-        bins = self.pilot_bins + offset
+    def track(self, frame: np.ndarray, taps: np.ndarray) -> tuple[np.ndarray, float]:
+        """De-rotated frame and its SNR in dB. The payload's symbol m carries pilot set
+        m + HEADER_SYMBOLS (the sets before it went with the header)."""
         m = np.arange(len(frame))
-        known = self.pilot_symbols[(m + 1) % len(self.pilot_symbols)] * taps[bins]
-        rx = frame[:, bins]
+        known = self.pilot_symbols[(m + P.HEADER_SYMBOLS) % len(self.pilot_symbols)] * taps[self.pilot_bins]
+        rx = frame[:, self.pilot_bins]
         phase = np.unwrap(np.angle((rx * known.conj()).sum(1)))
         slope = 0.0
         if len(m) > 1:  # least-squares line through the phases
@@ -88,5 +88,5 @@ class ofdm_phase_tracker(gr.basic_block):
         intercept = phase.mean() - slope * m.mean()
         rotation = np.exp(-1j * (intercept + slope * m)).astype(np.complex64)[:, None]
         derotated = frame * rotation
-        noise = np.abs(rx * rotation - known) ** 2 / np.maximum(np.abs(taps[bins]) ** 2, 1e-20)
+        noise = np.abs(rx * rotation - known) ** 2 / np.maximum(np.abs(taps[self.pilot_bins]) ** 2, 1e-20)
         return derotated, float(-10.0 * np.log10(max(noise.mean(), 1e-12)))

@@ -58,8 +58,8 @@ class qa_ofdm_analog(gr_unittest.TestCase):
         y, tags, rx = run_link(x, snr_db=20.0, cfo=0.1, taps=taps, seed=3)
         self.assertEqual(tags[P.NUM_TAG], list(range(50)))
         measured = np.array([channel.measured_snr_db(a, b) for a, b in zip(x, y)])
-        # the estimate from one preamble symbol costs about 1.5 dB at most SNRs
-        self.assertGreater(measured.mean(), 16.0)
+        # the channel estimate from the sync word and the decoded header costs about 0.7 dB
+        self.assertGreater(measured.mean(), 18.5)
         # the tagged per-frame SNR tells the decoder what it gets
         self.assertLess(abs(np.mean(tags[P.SNR_TAG]) - measured.mean()), 2.0)
         self.assertEqual(rx.tracker.frames_out, 50)
@@ -114,6 +114,34 @@ class qa_ofdm_analog(gr_unittest.TestCase):
         self.assertEqual([pmt.to_long(t.value) for t in sink.tags() if pmt.symbol_to_string(t.key) == P.NUM_TAG], [0, 2])
         self.assertTrue(np.array_equal(out[1, :sizes[0]], np.full(sizes[0], 4)))  # packet 2 = frames 4 and 5
         self.assertEqual((reassembler.packets_out, reassembler.packets_dropped), (2, 1))
+
+    def test_007_nan_and_inf_drop_their_frames_only(self):
+        x = packets(10, seed=7)
+        tb = gr.top_block()
+        tagger = blocks.stream_to_tagged_stream(gr.sizeof_gr_complex, 1, K, P.LEN_TAG)
+        tx, bursts = ofdm_analog_tx(), blocks.vector_sink_c()
+        tb.connect(blocks.vector_source_c(x.ravel().tolist()), tagger, tx, bursts)
+        tb.run()
+        air = np.concatenate([np.asarray(bursts.data(), np.complex64), np.zeros(4000, np.complex64)])
+        starts = [t.offset for t in bursts.tags() if pmt.symbol_to_string(t.key) == P.LEN_TAG]
+        air[starts[3] + 250] = np.nan  # in frame 3's header
+        air[starts[6] + 1500] = np.inf  # in frame 6's payload
+        tb = gr.top_block()
+        rx, sink = ofdm_analog_rx(), blocks.vector_sink_c()
+        tb.connect(blocks.vector_source_c(air.tolist()), rx, sink)
+        tb.run()
+        nums = [pmt.to_long(t.value) for t in sink.tags() if pmt.symbol_to_string(t.key) == P.NUM_TAG]
+        self.assertEqual(nums, [0, 1, 2, 4, 5, 7, 8, 9])
+        self.assertEqual((rx.header.headers_failed, rx.tracker.frames_dropped), (1, 1))
+        y = np.asarray(sink.data(), np.complex64).reshape(-1, K)
+        self.assertLess(np.abs(y - x[nums]).max(), 1e-3)
+
+    def test_008_whole_subcarrier_offsets_are_found(self):
+        x = packets(10, seed=8)
+        for cfo in (2.2, -3.4):
+            y, tags, _ = run_link(x, snr_db=20.0, cfo=cfo, taps=(1.0, 0.3 + 0.2j, 0.1j), seed=9)
+            self.assertEqual(tags[P.NUM_TAG], list(range(10)))
+            self.assertGreater(np.mean([channel.measured_snr_db(a, b) for a, b in zip(x, y)]), 18.0)
 
     def test_003_noise_voltage_follows_the_channel_convention(self):
         self.assertAlmostEqual(P.noise_voltage(10.0) ** 2, P.TX_SCALE ** 2 * P.FFT_LEN / 10.0, places=9)

@@ -1,0 +1,216 @@
+"""The coded frame header: payload length, sequence number and CRC, protected by a Golay code.
+
+An uncoded BPSK header on faded carriers failed 40% of frames at 5 dB (32 bits, any one wrong
+loses the frame). Here 48 header bits (12-bit length, 12-bit sequence number, 8 reserved zero
+bits, CRC-16/CCITT over the first 32) go out as four extended Golay (24, 12) codewords, BPSK on
+the 96 data carriers of two OFDM symbols, interleaved so that each codeword spreads over every
+fourth carrier of both symbols. Minimum distance 8: soft maximum-likelihood decoding (a
+correlation with the 4,096 codewords, one small matrix product) gains about 6 dB over the
+uncoded bits and rides out the faded carriers; the CRC then rejects what noise alone decoded.
+"""
+from __future__ import annotations
+
+import binascii
+
+import numpy as np
+import pmt
+from gnuradio import gr
+
+from . import ofdm_params as P
+from .ofdm_chanest_smoother import CHAN_TAPS_TAG, smooth, taps_from_pmt
+
+WORDS, WORD_BITS, CODE_BITS = 4, 12, 24
+BITS = WORDS * WORD_BITS  # 48: length 12, sequence 12, reserved 8, CRC 16
+SYMBOLS = WORDS * CODE_BITS  # 96 BPSK symbols: HEADER_SYMBOLS OFDM symbols of 48 data carriers
+_GOLAY_POLY = 0b110001110101  # g(x) = x^11 + x^10 + x^6 + x^5 + x^4 + x^2 + 1 of the (23, 12) Golay code
+assert SYMBOLS == P.HEADER_SYMBOLS * len(P.OCCUPIED[0])
+
+
+def _codebook() -> np.ndarray:
+    """All 4,096 extended Golay codewords (4096, 24) of 0/1, row i encoding the 12 bits of i
+    (most significant first): cyclic (23, 12) code plus an overall parity bit."""
+    info = (np.arange(1 << WORD_BITS)[:, None] >> np.arange(WORD_BITS - 1, -1, -1)) & 1
+    generator = np.zeros((WORD_BITS, 23), np.int64)
+    poly = (_GOLAY_POLY >> np.arange(WORD_BITS)) & 1
+    for i in range(WORD_BITS):
+        generator[i, i:i + WORD_BITS] = poly
+    words = info @ generator % 2
+    return np.concatenate([words, words.sum(1, keepdims=True) % 2], 1).astype(np.uint8)
+
+
+CODEBOOK = _codebook()
+_CODEBOOK_BPSK = (1.0 - 2.0 * CODEBOOK).astype(np.float32)  # bit 0 -> +1
+
+
+def _crc(length: int, seq: int) -> int:
+    return binascii.crc_hqx(((length << 20) | (seq << 8)).to_bytes(4, "big"), 0xFFFF)
+
+
+def _words(value: int) -> list[int]:
+    """The 48 header bits as four 12-bit words, most significant first."""
+    return [(value >> (WORD_BITS * (WORDS - 1 - i))) & 0xFFF for i in range(WORDS)]
+
+
+def encode(length: int, seq: int) -> np.ndarray:
+    """The header of a frame of ``length`` payload symbols and sequence number ``seq`` as
+    SYMBOLS BPSK values in carrier order (symbol 0's 48 data carriers, then symbol 1's)."""
+    if not 0 < length <= P.MAX_SYMBOLS:
+        raise ValueError(f"frame length {length} outside the header's 1..{P.MAX_SYMBOLS}")
+    seq %= P.SEQ_MODULO
+    coded = CODEBOOK[_words((length << 36) | (seq << 24) | _crc(length, seq))]  # (4, 24); reserved bits 0
+    return (1.0 - 2.0 * coded.T.ravel()).astype(np.complex64)  # slot p * 4 + w: bit p of word w
+
+
+def decode(soft: np.ndarray) -> tuple[int, int] | None:
+    """(length, sequence number) from SYMBOLS soft values (positive for bit 0, scaled by the
+    channel's reliability), or None where the CRC or the reserved bits disagree."""
+    scores = _CODEBOOK_BPSK @ soft.astype(np.float32).reshape(CODE_BITS, WORDS)  # (4096, 4) correlations
+    value = 0
+    for w in scores.argmax(0):
+        value = (value << WORD_BITS) | int(w)
+    length, seq, reserved, crc = value >> 36, (value >> 24) & 0xFFF, (value >> 16) & 0xFF, value & 0xFFFF
+    if reserved or not length or crc != _crc(length, seq):
+        return None
+    return length, seq
+
+
+class header_encoder(gr.basic_block):
+    """Complex payload packets (``packet_len`` tagged) in; each packet's header out, SYMBOLS BPSK
+    symbols tagged ``packet_len`` = SYMBOLS, numbered from 0 in order. The payload items are only
+    read for their tags: the payload itself goes to the multiplexer on another branch."""
+
+    def __init__(self):
+        gr.basic_block.__init__(self, "header_encoder", [np.complex64], [np.complex64])
+        self.set_tag_propagation_policy(gr.TPP_DONT)
+        self.set_output_multiple(SYMBOLS)
+        self._seq = 0
+
+    def forecast(self, noutput_items, ninputs):
+        return [1]
+
+    def general_work(self, input_items, output_items):
+        n_in, room = len(input_items[0]), len(output_items[0]) // SYMBOLS
+        read = self.nitems_read(0)
+        starts = self.get_tags_in_window(0, 0, n_in, pmt.intern(P.LEN_TAG))
+        produced, consumed = 0, n_in
+        for i, t in enumerate(starts):
+            if i == room:
+                consumed = t.offset - read  # the next header waits for output room
+                break
+            out_at = self.nitems_written(0) + produced
+            output_items[0][produced:produced + SYMBOLS] = encode(pmt.to_long(t.value), self._seq)
+            self.add_item_tag(0, out_at, pmt.intern(P.LEN_TAG), pmt.from_long(SYMBOLS))
+            self._seq = (self._seq + 1) % P.SEQ_MODULO
+            produced += SYMBOLS
+        self.consume(0, consumed)
+        return produced
+
+
+class header_decoder(gr.basic_block):
+    """Frame synchronisation after the Schmidl-Cox trigger, and the header: the demultiplexer's
+    header vectors in (time domain, cyclic prefixes removed: the two sync symbols and the
+    HEADER_SYMBOLS header symbols of one frame), one ``header_data`` message per frame out, as
+    ``header_payload_demux`` expects.
+
+    Per frame: the carrier frequency offset from this frame's own sync words, the channel estimate from the second sync word (smoothed), the
+    header decoded from the matched-filtered carriers. The message carries the payload's length
+    (``packet_len``) and OFDM symbols (``frame_len``), the sequence number (``packet_num``), the
+    CFO (``CFO_TAG``) and the channel estimate sharpened by the decoded header (once it decodes,
+    its symbols are known: sync word and both header symbols averaged carry a third of the
+    noise); or False for a header that fails its check or holds NaN/Inf (``headers_failed``),
+    and the demultiplexer drops the frame.
+
+    The CFO is not corrected on the sample stream by a held estimate (gr-digital's receivers do
+    that): a false trigger inside a payload would change it for the rest of that frame. Here a
+    trigger the demultiplexer does not take cannot touch any frame.
+    """
+
+    def __init__(self):
+        gr.basic_block.__init__(self, "header_decoder", [(np.complex64, P.FFT_LEN)], [])
+        self.message_port_register_out(pmt.intern("header_data"))
+        sync1, sync2 = (np.array(w, np.complex64) for w in P.sync_words())
+        self._pairs = np.flatnonzero(sync2[:-1] * sync2[1:])  # neighbouring active carriers k, k + 1
+        self._expected = sync2[self._pairs] * sync2[self._pairs + 1].conj()  # conj of their known product
+        self._sync2 = sync2
+        data = np.array(P.OCCUPIED[0]) + P.FFT_LEN // 2  # FFT-shifted bins
+        pilots = np.array(P.PILOTS[0]) + P.FFT_LEN // 2
+        self._bins = np.concatenate([data, pilots])
+        self._active = np.flatnonzero(sync2)
+        self._pilots = np.array(P.PILOT_SYMBOLS[:P.HEADER_SYMBOLS], np.complex64)  # pilot sets 0, 1
+        self._offsets = np.arange(-self._pairs.min(), P.FFT_LEN - 1 - self._pairs.max())  # shifts within the FFT
+        self.headers_ok = self.headers_failed = 0
+
+    def forecast(self, noutput_items, ninputs):
+        return [2 + P.HEADER_SYMBOLS]
+
+    def general_work(self, input_items, output_items):
+        inp = input_items[0]
+        # the demultiplexer hands on one header and waits for its message: groups stay aligned
+        frames = len(inp) // (2 + P.HEADER_SYMBOLS)
+        for f in range(frames):
+            vectors = inp[f * (2 + P.HEADER_SYMBOLS):(f + 1) * (2 + P.HEADER_SYMBOLS)]
+            self.message_port_pub(pmt.intern("header_data"), self.parse(vectors))
+        self.consume(0, frames * (2 + P.HEADER_SYMBOLS))
+        return 0
+
+    def cfo(self, sync: np.ndarray) -> float:
+        """Carrier frequency offset in subcarrier spacings from the two sync words (time domain).
+        The first word's halves repeat with a sign flip (odd carriers), rotated by pi times the
+        fraction of a spacing. The whole spacings: the carrier shift at which the products of
+        neighbouring carriers of the second word match the known ones; the channel, nearly the
+        same on neighbours, cancels in them (the words carry the same signs, so the products of
+        the two words, Schmidl and Cox's metric, would not tell shifts by two carriers apart)."""
+        fraction = float(np.angle(-np.vdot(sync[0, :P.FFT_LEN // 2], sync[0, P.FFT_LEN // 2:]))) / np.pi
+        spectra = np.fft.fftshift(np.fft.fft(derotate(sync, fraction, 0), axis=1), axes=1)
+        neighbours = spectra[1, :-1].conj() * spectra[1, 1:]
+        match = np.abs(neighbours[self._pairs[None] + self._offsets[:, None]] @ self._expected)
+        return fraction + float(self._offsets[int(np.argmax(match))])
+
+    def common_phase(self, matched: np.ndarray) -> np.ndarray:
+        """The rotation that undoes each header symbol's phase against the sync word's (what the
+        CFO estimate left: 0.08 subcarrier, its error at 5 dB, turns the second header symbol by
+        1.3 rad), from its matched-filtered carriers (data, then pilots): squaring strips the
+        BPSK data, the pilots settle the sign."""
+        n_data = len(P.OCCUPIED[0])
+        phase = np.angle((matched[:, :n_data] ** 2).sum(1)) / 2
+        rotation = np.exp(-1j * phase)
+        flipped = (matched[:, n_data:] * rotation[:, None] * self._pilots.conj()).real.sum(1) < 0
+        return np.where(flipped, -rotation, rotation).astype(np.complex64)
+
+    def parse(self, vectors: np.ndarray):
+        """The header_data message of one frame's sync and header vectors (time domain)."""
+        if not np.isfinite(vectors).all():
+            self.headers_failed += 1
+            return pmt.PMT_F
+        cfo = self.cfo(vectors[:2])
+        spectra = np.fft.fftshift(np.fft.fft(derotate(vectors, cfo, 0), axis=1), axes=1)
+        raw = np.zeros(P.FFT_LEN, np.complex64)
+        raw[self._active] = spectra[1, self._active] / self._sync2[self._active]
+        taps = smooth(raw)
+        n_data = len(P.OCCUPIED[0])
+        rx = spectra[2:][:, self._bins]  # (HEADER_SYMBOLS, data + pilot carriers)
+        rx = rx * self.common_phase(rx * taps[self._bins].conj())[:, None]
+        fields = decode((rx[:, :n_data] * taps[self._bins[:n_data]].conj()).real.ravel())  # matched filter
+        if fields is None:
+            self.headers_failed += 1
+            return pmt.PMT_F
+        length, seq = fields
+        self.headers_ok += 1
+        known = np.concatenate([encode(length, seq).reshape(P.HEADER_SYMBOLS, n_data), self._pilots], 1)
+        raw[self._bins] = (raw[self._bins] + (rx / known).sum(0)) / (1 + P.HEADER_SYMBOLS)
+        header = pmt.make_dict()
+        for key, value in ((P.LEN_TAG, pmt.from_long(length)), (P.FRAME_TAG, pmt.from_long(-(-length // n_data))),
+                           (P.NUM_TAG, pmt.from_long(seq)), (P.CFO_TAG, pmt.from_double(cfo)),
+                           (CHAN_TAPS_TAG, pmt.init_c32vector(P.FFT_LEN, smooth(raw)))):
+            header = pmt.dict_add(header, pmt.intern(key), value)
+        return header
+
+
+def derotate(vectors: np.ndarray, cfo: float, first: int) -> np.ndarray:
+    """OFDM symbols ``first``, ``first`` + 1, ... of a frame (time domain, prefixes removed) with
+    a CFO of ``cfo`` subcarrier spacings taken out, in one phase reference for the whole frame:
+    every symbol's phase counts the prefixes before it."""
+    step = -2j * np.pi * cfo / P.FFT_LEN  # phase per sample; separable over (symbol, sample)
+    per_symbol = np.exp(step * (P.FFT_LEN + P.CP_LEN) * (first + np.arange(len(vectors))))
+    per_sample = np.exp(step * np.arange(P.FFT_LEN))
+    return vectors * np.outer(per_symbol, per_sample).astype(np.complex64)

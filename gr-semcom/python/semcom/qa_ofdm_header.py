@@ -1,0 +1,85 @@
+#!/usr/bin/env python3
+"""The coded header: the Golay code, the CRC, and the frame synchronisation of the header decoder."""
+import numpy as np
+import pmt
+from gnuradio import gr_unittest
+
+from gnuradio.semcom import ofdm_header as H
+from gnuradio.semcom import ofdm_params as P
+
+
+def frame_vectors(cfo: float, header: np.ndarray, snr_db: float = 40.0, seed: int = 0) -> np.ndarray:
+    """The sync and header symbols of one frame as the demultiplexer hands them on (time domain,
+    prefixes removed), through a 3-tap channel with ``cfo`` subcarrier spacings of offset."""
+    rng = np.random.default_rng(seed)
+    words = [np.array(w) for w in P.sync_words()]
+    data = np.array(P.OCCUPIED[0]) + P.FFT_LEN // 2
+    pilots = np.array(P.PILOTS[0]) + P.FFT_LEN // 2
+    for m, part in enumerate(header.reshape(P.HEADER_SYMBOLS, -1)):
+        symbol = np.zeros(P.FFT_LEN, complex)
+        symbol[data], symbol[pilots] = part, P.PILOT_SYMBOLS[m]
+        words.append(symbol)
+    time = [np.fft.ifft(np.fft.ifftshift(w)) for w in words]
+    samples = np.concatenate([np.r_[t[-P.CP_LEN:], t] for t in time])
+    samples = np.convolve(samples, [1.0, 0.3 + 0.2j, 0.1j])[:len(samples)]
+    samples = samples * np.exp(2j * np.pi * cfo * np.arange(len(samples)) / P.FFT_LEN)
+    power = np.mean(np.abs(np.concatenate(time)) ** 2) * P.FFT_LEN / len(P.OCCUPIED[0] + P.PILOTS[0])
+    noise = np.sqrt(power / 10 ** (snr_db / 10) / 2)
+    samples = samples + noise * (rng.standard_normal(len(samples)) + 1j * rng.standard_normal(len(samples)))
+    step = P.FFT_LEN + P.CP_LEN
+    return np.array([samples[m * step + P.CP_LEN:(m + 1) * step] for m in range(2 + P.HEADER_SYMBOLS)], np.complex64)
+
+
+class qa_ofdm_header(gr_unittest.TestCase):
+
+    def test_001_golay_code_has_distance_8(self):
+        weights = H.CODEBOOK.sum(1)
+        self.assertEqual(len({row.tobytes() for row in H.CODEBOOK}), 4096)
+        self.assertEqual(int(weights[1:].min()), 8)  # linear code: distance = least nonzero weight
+        self.assertEqual(sorted(set(weights.tolist())), [0, 8, 12, 16, 24])
+
+    def test_002_fields_round_trip_and_three_errors_a_word_are_corrected(self):
+        rng = np.random.default_rng(1)
+        for _ in range(50):
+            length, seq = int(rng.integers(1, P.MAX_SYMBOLS + 1)), int(rng.integers(0, P.SEQ_MODULO))
+            symbols = H.encode(length, seq).real
+            self.assertEqual(H.decode(symbols), (length, seq))
+            flipped = symbols.copy()
+            for word in range(H.WORDS):  # slot p * 4 + word holds bit p of that word
+                flipped[rng.choice(H.CODE_BITS, 3, replace=False) * H.WORDS + word] *= -1
+            self.assertEqual(H.decode(flipped), (length, seq))
+
+    def test_003_what_the_code_cannot_tell_the_crc_rejects(self):
+        symbols = H.encode(1024, 7).real.reshape(H.CODE_BITS, H.WORDS).copy()
+        symbols[:, 1] = 1.0 - 2.0 * H.CODEBOOK[123]  # the sequence word swapped for another codeword
+        self.assertIsNone(H.decode(symbols.ravel()))
+        rng = np.random.default_rng(2)
+        accepted = sum(H.decode(rng.standard_normal(H.SYMBOLS)) is not None for _ in range(2000))
+        self.assertEqual(accepted, 0)  # noise passes the 24 check bits about once in 16 million
+
+    def test_004_lengths_outside_the_field_are_refused(self):
+        for length in (0, P.MAX_SYMBOLS + 1):
+            with self.assertRaisesRegex(ValueError, f"frame length {length} outside"):
+                H.encode(length, 0)
+
+    def test_005_cfo_estimated_whole_and_fractional(self):
+        decoder = H.header_decoder()
+        for cfo in (0.0, 0.3, -0.3, 2.2, -3.4):
+            vectors = frame_vectors(cfo, H.encode(1024, 5).real)
+            self.assertAlmostEqual(decoder.cfo(vectors[:2]), cfo, delta=0.01)
+
+    def test_006_header_decodes_at_5_db_and_noise_is_refused(self):
+        decoder = H.header_decoder()
+        decoded = [decoder.parse(frame_vectors(0.1, H.encode(1000 + s, s).real, snr_db=5.0, seed=s)) for s in range(50)]
+        self.assertEqual(decoder.headers_ok, 50)
+        self.assertEqual([pmt.to_long(pmt.dict_ref(d, pmt.intern(P.NUM_TAG), pmt.PMT_NIL)) for d in decoded], list(range(50)))
+        noise = np.random.default_rng(3).standard_normal((2 + P.HEADER_SYMBOLS, P.FFT_LEN, 2)).view(np.complex128)[..., 0]
+        self.assertEqual(decoder.parse(noise.astype(np.complex64)), pmt.PMT_F)
+        nan = frame_vectors(0.0, H.encode(10, 0).real)
+        nan[2, 5] = np.nan
+        self.assertEqual(decoder.parse(nan), pmt.PMT_F)
+        self.assertEqual(decoder.headers_failed, 2)
+
+
+if __name__ == "__main__":
+    gr_unittest.run(qa_ofdm_header)
