@@ -66,7 +66,11 @@ class qa_ofdm_header(gr_unittest.TestCase):
         decoder = H.header_decoder()
         for cfo in (0.0, 0.3, -0.3, 2.2, -3.4):
             vectors = frame_vectors(cfo, H.encode(1024, 5).real)
-            self.assertAlmostEqual(decoder.cfo(vectors[:2]), cfo, delta=0.01)
+            estimate, spectra = decoder.synchronise(vectors)
+            self.assertAlmostEqual(estimate, cfo, delta=0.01)
+            # a whole spacing taken out as a bin shift and a turn per symbol, as the samples would
+            exact = np.fft.fftshift(np.fft.fft(H.derotate(vectors, estimate, 0), axis=1), axes=1)
+            self.assertLess(np.abs(spectra - exact).max(), 1e-3 * np.abs(exact).max())
 
     def test_006_header_decodes_at_5_db_and_noise_is_refused(self):
         decoder = H.header_decoder()
