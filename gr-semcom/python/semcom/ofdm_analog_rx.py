@@ -1,7 +1,7 @@
 """Analog OFDM receiver: synchronise, equalise with zero forcing, hand the payload symbols on."""
 from __future__ import annotations
 
-from gnuradio import blocks, digital, gr
+from gnuradio import blocks, digital, filter, gr
 
 from . import ofdm_params as P
 from .fragments import packet_reassembler
@@ -31,13 +31,11 @@ class ofdm_analog_rx(gr.hier_block2):
         # Tags that came along with the samples (a simulated channel or ZMQ passes the TX's
         # packet_len on) would cut the receiver's own tagged streams: stop them here.
         gate = blocks.tag_gate(gr.sizeof_gr_complex, False)
-        detect = digital.ofdm_sync_sc_cfb(P.FFT_LEN, P.CP_LEN, False, P.DETECTION_THRESHOLD)
-        delay = blocks.delay(gr.sizeof_gr_complex, P.FFT_LEN + P.CP_LEN)  # the trigger comes a symbol late
+        delay = blocks.delay(gr.sizeof_gr_complex, P.FFT_LEN + P.CP_LEN + TRIGGER_LAG)  # triggers come late
         demux = digital.header_payload_demux(2 + P.HEADER_SYMBOLS, P.FFT_LEN, P.CP_LEN, P.FRAME_TAG, "", True)
-        self.connect(self, gate, detect)
+        self.connect(self, gate)
         self.connect(gate, delay, (demux, 0))
-        self.connect((detect, 0), blocks.null_sink(gr.sizeof_float))  # its held CFO: see header_decoder
-        self.connect((detect, 1), (demux, 1))
+        self.connect(gate, schmidl_cox_trigger(), (demux, 1))
 
         self.header = header_decoder()
         self.connect((demux, 0), self.header)
@@ -58,3 +56,38 @@ class ofdm_analog_rx(gr.hier_block2):
             self.connect(payload_serializer, self.reassembler, self)
         else:
             self.connect(payload_serializer, self)
+
+
+TRIGGER_LAG = P.CP_LEN // 2  # the smoothing of the trigger's metric: a boxcar of CP_LEN taps
+
+
+class schmidl_cox_trigger(gr.hier_block2):
+    """Samples in, frame triggers out (bytes, 1 at a frame): gr-digital's ``ofdm_sync_sc_cfb``
+    trigger, the middle of each plateau of |P|^2 / R^2 over ``DETECTION_THRESHOLD`` (P: the
+    half-symbol autocorrelation, R: the energy), without its held CFO (the header decoder measures
+    each frame's own). Its plateau detector looks ahead only twice its length, the cyclic prefix:
+    a plateau wider than that, as the low threshold makes them, straddling the end of a work call
+    was marked twice, early, and how the samples happened to be chunked (ZMQ messages) decided
+    which frames that cost. Here the look-ahead is two OFDM symbols, wider than any plateau, and
+    one mark per symbol at most."""
+
+    def __init__(self):
+        gr.hier_block2.__init__(self, "schmidl_cox_trigger", gr.io_signature(1, 1, gr.sizeof_gr_complex),
+                                gr.io_signature(1, 1, gr.sizeof_char))
+        half = P.FFT_LEN // 2
+        delayed = blocks.delay(gr.sizeof_gr_complex, half)
+        conjugate, product = blocks.conjugate_cc(), blocks.multiply_cc()
+        correlation = filter.fir_filter_ccf(1, [1.0] * half)
+        correlation_power = blocks.complex_to_mag_squared()
+        power = blocks.complex_to_mag_squared()
+        energy = filter.fir_filter_fff(1, [0.5] * P.FFT_LEN)
+        energy_squared, metric = blocks.multiply_ff(), blocks.divide_ff()
+        smoothed = filter.fir_filter_fff(1, [1.0 / P.CP_LEN] * P.CP_LEN)
+        plateau = blocks.plateau_detector_fb(P.FFT_LEN, P.DETECTION_THRESHOLD)
+        self.connect(self, delayed, conjugate, (product, 1))
+        self.connect(self, (product, 0))
+        self.connect(product, correlation, correlation_power, (metric, 0))
+        self.connect(self, power, energy, (energy_squared, 0))
+        self.connect(energy, (energy_squared, 1))
+        self.connect(energy_squared, (metric, 1))
+        self.connect(metric, smoothed, plateau, self)
