@@ -47,10 +47,10 @@ def _filter(x: np.ndarray, g: np.ndarray) -> np.ndarray:
 
 def _ssim_terms(x, y, g, data_range):
     c1, c2 = (_K1 * data_range) ** 2, (_K2 * data_range) ** 2
-    mx, my = _filter(x, g), _filter(y, g)
-    sxx = _filter(x * x, g) - mx ** 2
-    syy = _filter(y * y, g) - my ** 2
-    sxy = _filter(x * y, g) - mx * my
+    mx, my, exx, eyy, exy = _filter(np.stack([x, y, x * x, y * y, x * y]), g)
+    sxx = exx - mx ** 2
+    syy = eyy - my ** 2
+    sxy = exy - mx * my
     cs = (2 * sxy + c2) / (sxx + syy + c2)
     lum = (2 * mx * my + c1) / (mx ** 2 + my ** 2 + c1)
     return (lum * cs).mean(axis=(1, 2, 3)), cs.mean(axis=(1, 2, 3))
