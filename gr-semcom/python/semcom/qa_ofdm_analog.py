@@ -32,8 +32,8 @@ def packets(n, seed=0, k=K):
     return channel.power_normalize(z)
 
 
-def run_link(x, snr_db=None, cfo=0.0, taps=(1.0,), seed=1, symbols=0):
-    """TX all packets, then the channel and RX over the bursts plus trailing silence."""
+def transmit(x):
+    """All packets through the TX: the bursts plus trailing silence, and where each burst starts."""
     tb = gr.top_block()
     src = blocks.vector_source_c(x.ravel().tolist())
     tagger = blocks.stream_to_tagged_stream(gr.sizeof_gr_complex, 1, x.shape[1], P.LEN_TAG)
@@ -42,6 +42,12 @@ def run_link(x, snr_db=None, cfo=0.0, taps=(1.0,), seed=1, symbols=0):
     tb.connect(src, tagger, tx, bursts)
     tb.run()
     air = np.concatenate([np.asarray(bursts.data(), np.complex64), np.zeros(4000, np.complex64)])
+    return air, np.array([t.offset for t in bursts.tags() if pmt.symbol_to_string(t.key) == P.LEN_TAG])
+
+
+def run_link(x, snr_db=None, cfo=0.0, taps=(1.0,), seed=1, symbols=0):
+    """TX all packets, then the channel and RX over the bursts plus trailing silence."""
+    air, _ = transmit(x)
     tb = gr.top_block()
     noise = 0.0 if snr_db is None else P.noise_voltage(snr_db)
     chan = channels.channel_model(noise_voltage=noise, frequency_offset=cfo / P.FFT_LEN, epsilon=1.0,
@@ -131,13 +137,7 @@ class qa_ofdm_analog(gr_unittest.TestCase):
 
     def test_007_nan_and_inf_drop_their_frames_only(self):
         x = packets(10, seed=7)
-        tb = gr.top_block()
-        tagger = blocks.stream_to_tagged_stream(gr.sizeof_gr_complex, 1, K, P.LEN_TAG)
-        tx, bursts = ofdm_analog_tx(), blocks.vector_sink_c()
-        tb.connect(blocks.vector_source_c(x.ravel().tolist()), tagger, tx, bursts)
-        tb.run()
-        air = np.concatenate([np.asarray(bursts.data(), np.complex64), np.zeros(4000, np.complex64)])
-        starts = [t.offset for t in bursts.tags() if pmt.symbol_to_string(t.key) == P.LEN_TAG]
+        air, starts = transmit(x)
         air[starts[3] + 250] = np.nan  # in frame 3's header
         air[starts[6] + 1500] = np.inf  # in frame 6's payload
         tb = gr.top_block()
@@ -161,13 +161,7 @@ class qa_ofdm_analog(gr_unittest.TestCase):
         """ZMQ hands the receiver samples in chunks of any size: the trigger may not depend on them
         (gr-digital's ofdm_sync_sc_cfb marked plateaus straddling a chunk's end twice, early)."""
         x = packets(20, seed=10)
-        tb = gr.top_block()
-        tagger = blocks.stream_to_tagged_stream(gr.sizeof_gr_complex, 1, K, P.LEN_TAG)
-        tx, bursts = ofdm_analog_tx(), blocks.vector_sink_c()
-        tb.connect(blocks.vector_source_c(x.ravel().tolist()), tagger, tx, bursts)
-        tb.run()
-        air = np.concatenate([np.asarray(bursts.data(), np.complex64), np.zeros(4000, np.complex64)])
-        starts = np.array([t.offset for t in bursts.tags() if pmt.symbol_to_string(t.key) == P.LEN_TAG])
+        air, starts = transmit(x)
         triggers = []
         for chunked in (False, True):
             tb = gr.top_block()
