@@ -31,7 +31,8 @@ class ofdm_analog_rx(gr.hier_block2):
         # Tags that came along with the samples (a simulated channel or ZMQ passes the TX's
         # packet_len on) would cut the receiver's own tagged streams: stop them here.
         gate = blocks.tag_gate(gr.sizeof_gr_complex, False)
-        delay = blocks.delay(gr.sizeof_gr_complex, P.FFT_LEN + P.CP_LEN + TRIGGER_LAG)  # triggers come late
+        # a trigger marks its frame a symbol (plus the metric's smoothing) after the frame starts
+        delay = blocks.delay(gr.sizeof_gr_complex, P.FFT_LEN + P.CP_LEN + TRIGGER_LAG)
         demux = digital.header_payload_demux(2 + P.HEADER_SYMBOLS, P.FFT_LEN, P.CP_LEN, P.FRAME_TAG, "", True)
         self.connect(self, gate)
         self.connect(gate, delay, (demux, 0))
