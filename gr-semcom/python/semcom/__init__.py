@@ -6,6 +6,8 @@ key that Alice and Bob share; the Eve block runs the eavesdroppers of ``semcom.a
 """
 import os
 
+from threadpoolctl import threadpool_limits
+
 from .burst_tagger import burst_tagger
 from .headless import compile_flowgraph, stop_when_received
 from .image_sink import image_sink
@@ -25,6 +27,11 @@ from .stego_extract import stego_extract
 # Qt flowgraphs run headless where no display exists (CI, ssh): Qt would abort without one
 if not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+# numpy's BLAS on one thread: the blocks already run in parallel, and after each small matrix
+# product (header decoding, channel smoothing, MS-SSIM) an OpenBLAS worker spins on the other
+# core; in the PHY bench it burnt 3.2 of 11 CPU seconds.
+threadpool_limits(1, user_api="blas")
 
 # imported only by the flowgraphs that use them: the Eve block brings torch (gradient-based
 # attacks), the views bring Qt

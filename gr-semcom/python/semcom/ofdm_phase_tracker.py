@@ -1,13 +1,15 @@
 """Common-phase tracking and per-frame SNR estimation for the analog OFDM payload."""
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import pmt
 from gnuradio import gr
 
 from . import ofdm_params as P
 from .ofdm_chanest_smoother import CHAN_TAPS_TAG, taps_from_pmt
-from .ofdm_header import derotate
+from .ofdm_header import carriers, derotate
 
 
 class ofdm_phase_tracker(gr.basic_block):
@@ -36,8 +38,6 @@ class ofdm_phase_tracker(gr.basic_block):
         longest = P.MAX_SYMBOLS // len(P.OCCUPIED[0]) + 2
         self.set_output_multiple(longest)
         self.set_min_output_buffer(4 * longest)
-        self.pilot_bins = np.array(P.PILOTS[0]) + P.FFT_LEN // 2  # FFT-shifted order
-        self.pilot_symbols = np.array(P.PILOT_SYMBOLS, dtype=np.complex64)
         self.frames_out = 0
         self.frames_dropped = 0
         self._waiting_for = 1  # symbols of the frame at the input's head, once it is known
@@ -47,46 +47,67 @@ class ofdm_phase_tracker(gr.basic_block):
 
     def general_work(self, input_items, output_items):
         inp, out = input_items[0], output_items[0]
-        # only the head's tags: the window may hold many frames, and this runs once per frame
-        head = {pmt.symbol_to_string(t.key): t for t in self.get_tags_in_window(0, 0, 1)}
-        if P.FRAME_TAG not in head:
-            # not at a frame start (cannot happen after the header/payload demux): skip to the next
-            later = self.get_tags_in_window(0, 1, len(inp), pmt.intern(P.FRAME_TAG))
-            self.consume(0, min([t.offset - self.nitems_read(0) for t in later], default=len(inp)))
-            return 0
-        n = pmt.to_long(head[P.FRAME_TAG].value)
-        if len(inp) < n:
-            self._waiting_for = n
-            return 0
+        read = self.nitems_read(0)
+        tags: dict[int, dict] = {}  # relative offset -> {key: tag}
+        for t in self.get_tags_in_window(0, 0, len(inp)):
+            tags.setdefault(t.offset - read, {})[pmt.symbol_to_string(t.key)] = t
+        # every whole frame in the window while the output has room; items outside frames (which
+        # the demultiplexer does not produce) are consumed unread
+        pos = produced = 0
         self._waiting_for = 1
-        frame = inp[:n]
-        self.consume(0, n)
-        if not np.isfinite(frame).all():
-            self.frames_dropped += 1
-            return 0
-        taps = taps_from_pmt(head[CHAN_TAPS_TAG].value)  # smoothed by the header decoder
-        cfo = float(pmt.to_double(head[P.CFO_TAG].value))
-        carriers = np.fft.fftshift(np.fft.fft(derotate(frame, cfo, 2 + P.HEADER_SYMBOLS), axis=1), axes=1)
-        out[:n], snr_db = self.track(carriers, taps)
-        for t in head.values():
-            self.add_item_tag(0, self.nitems_written(0), t.key, t.value)
-        self.add_item_tag(0, self.nitems_written(0), pmt.intern(P.SNR_TAG), pmt.from_double(snr_db))
-        self.frames_out += 1
-        return n
+        for start in sorted(rel for rel, head in tags.items() if P.FRAME_TAG in head):
+            if start < pos:
+                continue
+            head = tags[start]
+            n = pmt.to_long(head[P.FRAME_TAG].value)
+            if start + n > len(inp) or produced + n > len(out):
+                self._waiting_for = n if start + n > len(inp) else 1
+                pos = start
+                break
+            frame = inp[start:start + n]
+            pos = start + n
+            if not np.isfinite(frame).all():
+                self.frames_dropped += 1
+                continue
+            taps = taps_from_pmt(head[CHAN_TAPS_TAG].value)  # smoothed by the header decoder
+            cfo = pmt.to_double(head[P.CFO_TAG].value)
+            out[produced:produced + n], snr_db = self.track(carriers(derotate(frame, cfo, 2 + P.HEADER_SYMBOLS)), taps)
+            at = self.nitems_written(0) + produced
+            for t in head.values():
+                self.add_item_tag(0, at, t.key, t.value)
+            self.add_item_tag(0, at, _SNR_KEY, pmt.from_double(snr_db))
+            self.frames_out += 1
+            produced += n
+        else:
+            pos = len(inp)
+        self.consume(0, pos)
+        return produced
 
     def track(self, frame: np.ndarray, taps: np.ndarray) -> tuple[np.ndarray, float]:
-        """De-rotated frame and its SNR in dB. The payload's symbol m carries pilot set
-        m + HEADER_SYMBOLS (the sets before it went with the header)."""
-        m = np.arange(len(frame))
-        known = self.pilot_symbols[(m + P.HEADER_SYMBOLS) % len(self.pilot_symbols)] * taps[self.pilot_bins]
-        rx = frame[:, self.pilot_bins]
-        phase = np.unwrap(np.angle((rx * known.conj()).sum(1)))
-        slope = 0.0
-        if len(m) > 1:  # least-squares line through the phases
-            centred = m - m.mean()
-            slope = float(centred @ (phase - phase.mean()) / (centred @ centred))
-        intercept = phase.mean() - slope * m.mean()
-        rotation = np.exp(-1j * (intercept + slope * m)).astype(np.complex64)[:, None]
-        derotated = frame * rotation
-        noise = np.abs(rx * rotation - known) ** 2 / np.maximum(np.abs(taps[self.pilot_bins]) ** 2, 1e-20)
-        return derotated, float(-10.0 * np.log10(max(noise.mean(), 1e-12)))
+        """De-rotated frame and its SNR in dB."""
+        pilots, times, fit = _payload_constants(len(frame))
+        pilot_taps = taps[_PILOT_BINS]
+        known = pilots * pilot_taps
+        rx = frame[:, _PILOT_BINS]
+        common = (rx * known.conj()).sum(1)
+        # unwrapped phases: each symbol's step from the one before (within +-pi), summed up
+        phase = np.angle(common[0]) + np.concatenate(([0.0], np.cumsum(np.angle(common[1:] * common[:-1].conj()))))
+        intercept, slope = fit @ phase  # least-squares line through the phases
+        rotation = np.exp(-1j * (intercept + slope * times)).astype(np.complex64)[:, None]
+        noise = np.abs(rx * rotation - known) ** 2 / np.maximum(np.abs(pilot_taps) ** 2, 1e-20)
+        return frame * rotation, float(-10.0 * np.log10(max(noise.mean(), 1e-12)))
+
+
+_SNR_KEY = pmt.intern(P.SNR_TAG)
+_PILOT_BINS = np.array(P.PILOTS[0]) + P.FFT_LEN // 2  # FFT-shifted order
+_PILOT_SYMBOLS = np.array(P.PILOT_SYMBOLS, dtype=np.complex64)
+
+
+@functools.lru_cache(maxsize=None)
+def _payload_constants(n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """For a payload of n symbols: the known pilots (symbol m carries pilot set m + HEADER_SYMBOLS,
+    the sets before it went with the header), the symbol times, and the least-squares solver of a
+    line through n phases (slope 0 for a single symbol)."""
+    times = np.arange(n)
+    pilots = _PILOT_SYMBOLS[(times + P.HEADER_SYMBOLS) % len(_PILOT_SYMBOLS)]
+    return pilots, times.astype(np.float64), np.linalg.pinv(np.stack([np.ones(n), times], 1))
