@@ -26,30 +26,6 @@ def fragment_sizes(symbols: int, limit: int = P.MAX_SYMBOLS) -> list[int]:
         count += 1
 
 
-class packet_splitter(gr.sync_block):
-    """Re-tags every ``packet_len`` packet longer than the header can describe as consecutive
-    packets of ``fragment_sizes``; each becomes a frame with its own header and sequence number.
-    Shorter packets pass as they are. Samples are copied unchanged."""
-
-    def __init__(self, limit: int = P.MAX_SYMBOLS):
-        gr.sync_block.__init__(self, "packet_splitter", [np.complex64], [np.complex64])
-        self.set_tag_propagation_policy(gr.TPP_DONT)
-        self.limit = limit
-
-    def work(self, input_items, output_items):
-        n = len(output_items[0])
-        output_items[0][:] = input_items[0][:n]
-        for t in self.get_tags_in_window(0, 0, n):
-            if pmt.symbol_to_string(t.key) != P.LEN_TAG:
-                self.add_item_tag(0, t.offset, t.key, t.value)
-                continue
-            offset = t.offset
-            for size in fragment_sizes(pmt.to_long(t.value), self.limit):
-                self.add_item_tag(0, offset, t.key, pmt.from_long(size))
-                offset += size
-        return n
-
-
 class packet_reassembler(gr.basic_block):
     """Received frames in (``packet_len``, ``packet_num``, ``snr_db`` tagged), packets of
     ``symbols`` out: the frames of ``fragment_sizes(symbols)``, in part order (told by their

@@ -5,8 +5,7 @@ from gnuradio import blocks, digital, fft, gr
 
 from . import ofdm_params as P
 from .burst_tagger import burst_tagger
-from .fragments import packet_splitter
-from .ofdm_header import header_encoder
+from .ofdm_header import header_inserter
 
 
 class ofdm_analog_tx(gr.hier_block2):
@@ -26,8 +25,7 @@ class ofdm_analog_tx(gr.hier_block2):
         gr.hier_block2.__init__(self, "ofdm_analog_tx", gr.io_signature(1, 1, gr.sizeof_gr_complex),
                                 gr.io_signature(1, 1, gr.sizeof_gr_complex))
         sync1, sync2 = P.sync_words()
-        self.header = header_encoder()
-        mux = blocks.tagged_stream_mux(gr.sizeof_gr_complex, P.LEN_TAG, 1)
+        self.header = header_inserter()  # a Python block: the hier block must hold it
         allocator = digital.ofdm_carrier_allocator_cvc(P.FFT_LEN, P.OCCUPIED, P.PILOTS, P.PILOT_SYMBOLS,
                                                        [sync1, sync2], P.LEN_TAG, True)
         ifft = fft.fft_vcc(P.FFT_LEN, False, (), True)
@@ -35,12 +33,8 @@ class ofdm_analog_tx(gr.hier_block2):
         shaper = digital.burst_shaper_cc([], 0, gap, False, P.LEN_TAG)
         amplitude = blocks.multiply_const_cc(scale)
         self.bursts = burst_tagger()  # a Python block: the hier block must hold it
-        mux.set_min_output_buffer(2 * (P.MAX_SYMBOLS + len(P.OCCUPIED[0])))
         for vectors in (allocator, ifft):
             vectors.set_min_output_buffer(2 * P.LONGEST_FRAME)
         for samples in (prefixer, shaper, amplitude, self.bursts):
             samples.set_min_output_buffer(2 * P.LONGEST_BURST)
-        self.splitter = packet_splitter()
-        self.connect(self, self.splitter, self.header, (mux, 0))
-        self.connect(self.splitter, (mux, 1))
-        self.connect(mux, allocator, ifft, prefixer, shaper, amplitude, self.bursts, self)
+        self.connect(self, self.header, allocator, ifft, prefixer, shaper, amplitude, self.bursts, self)

@@ -12,13 +12,15 @@ against 41% uncoded. The CRC then rejects what noise alone decoded.
 from __future__ import annotations
 
 import binascii
+from collections import deque
 
 import numpy as np
 import pmt
 from gnuradio import gr
 
 from . import ofdm_params as P
-from .ofdm_chanest_smoother import CHAN_TAPS_TAG, smooth, taps_from_pmt
+from .fragments import fragment_sizes
+from .ofdm_chanest_smoother import CHAN_TAPS_TAG, smooth
 
 WORDS, WORD_BITS, CODE_BITS = 4, 12, 24  # 48 header bits: length 12, sequence 12, reserved 8, CRC 16
 SYMBOLS = WORDS * CODE_BITS  # 96 BPSK symbols: HEADER_SYMBOLS OFDM symbols of 48 data carriers
@@ -82,36 +84,64 @@ def decode(soft: np.ndarray) -> tuple[int, int] | None:
     return length, seq
 
 
-class header_encoder(gr.basic_block):
-    """Complex payload packets (``packet_len`` tagged) in; each packet's header out, SYMBOLS BPSK
-    symbols tagged ``packet_len`` = SYMBOLS, numbered from 0 in order. The payload items are only
-    read for their tags: the payload itself goes to the multiplexer on another branch."""
+class header_inserter(gr.basic_block):
+    """Complex payload packets (``packet_len`` tagged) in; frames out: each packet, or each part
+    of a packet longer than the length field (``fragments.fragment_sizes``), behind its header
+    of SYMBOLS BPSK symbols, tagged ``packet_len`` = SYMBOLS + its payload and numbered from 0 in
+    order. The payload's other tags move with their symbols. Symbols outside any packet are
+    dropped and counted (``symbols_dropped``).
+
+    (One block where there were three, a splitter, a header encoder and a tagged-stream
+    multiplexer: every Python block a frame passes costs the flowgraph a GIL hand-over.)"""
 
     def __init__(self):
-        gr.basic_block.__init__(self, "header_encoder", [np.complex64], [np.complex64])
+        gr.basic_block.__init__(self, "header_inserter", [np.complex64], [np.complex64])
         self.set_tag_propagation_policy(gr.TPP_DONT)
-        self.set_output_multiple(SYMBOLS)
+        self.set_output_multiple(SYMBOLS)  # a work call always has room for a header
+        # the carrier allocator takes a frame at once: room for two of the longest
+        self.set_min_output_buffer(2 * (SYMBOLS + P.MAX_SYMBOLS))
         self._seq = 0
+        self._parts: deque[int] = deque()  # payload sizes of the current packet's frames still to start
+        self._left = 0  # payload symbols of the current frame still to copy
+        self.symbols_dropped = 0
 
     def forecast(self, noutput_items, ninputs):
         return [1]
 
     def general_work(self, input_items, output_items):
-        n_in, room = len(input_items[0]), len(output_items[0]) // SYMBOLS
-        read = self.nitems_read(0)
-        starts = self.get_tags_in_window(0, 0, n_in, pmt.intern(P.LEN_TAG))
-        produced, consumed = 0, n_in
-        for i, t in enumerate(starts):
-            if i == room:
-                consumed = t.offset - read  # the next header waits for output room
+        inp, out = input_items[0], output_items[0]
+        read, written = self.nitems_read(0), self.nitems_written(0)
+        tags = self.get_tags_in_window(0, 0, len(inp))
+        lengths = {t.offset - read: pmt.to_long(t.value) for t in tags if pmt.symbol_to_string(t.key) == P.LEN_TAG}
+        i = o = 0  # symbols consumed, produced
+        while i < len(inp):
+            if not self._left:
+                if not self._parts:
+                    if i not in lengths:  # not a packet start
+                        later = [rel for rel in lengths if rel > i]
+                        skip = min(later, default=len(inp)) - i
+                        self.symbols_dropped += skip
+                        i += skip
+                        continue
+                    self._parts.extend(fragment_sizes(lengths[i]))
+                if o + SYMBOLS > len(out):
+                    break
+                size = self._parts.popleft()
+                out[o:o + SYMBOLS] = encode(size, self._seq)
+                self.add_item_tag(0, written + o, _LEN_KEY, pmt.from_long(SYMBOLS + size))
+                self._seq = (self._seq + 1) % P.SEQ_MODULO
+                o += SYMBOLS
+                self._left = size
+            n = min(self._left, len(inp) - i, len(out) - o)
+            if not n:
                 break
-            out_at = self.nitems_written(0) + produced
-            output_items[0][produced:produced + SYMBOLS] = encode(pmt.to_long(t.value), self._seq)
-            self.add_item_tag(0, out_at, pmt.intern(P.LEN_TAG), pmt.from_long(SYMBOLS))
-            self._seq = (self._seq + 1) % P.SEQ_MODULO
-            produced += SYMBOLS
-        self.consume(0, consumed)
-        return produced
+            out[o:o + n] = inp[i:i + n]
+            for t in tags:
+                if i <= t.offset - read < i + n and pmt.symbol_to_string(t.key) != P.LEN_TAG:
+                    self.add_item_tag(0, written + o + t.offset - read - i, t.key, t.value)
+            i, o, self._left = i + n, o + n, self._left - n
+        self.consume(0, i)
+        return o
 
 
 class header_decoder(gr.basic_block):
@@ -222,6 +252,7 @@ class header_decoder(gr.basic_block):
 
 
 _HEADER_PORT = pmt.intern("header_data")
+_LEN_KEY = pmt.intern(P.LEN_TAG)
 _HEADER_KEYS = [pmt.intern(key) for key in (P.LEN_TAG, P.FRAME_TAG, P.NUM_TAG, P.CFO_TAG, CHAN_TAPS_TAG)]
 
 

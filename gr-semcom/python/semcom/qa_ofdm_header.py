@@ -1,11 +1,13 @@
 #!/usr/bin/env python3
-"""The coded header: the Golay code, the CRC, and the frame synchronisation of the header decoder."""
+"""The coded header: the Golay code, the CRC, the inserter at the transmitter and the frame
+synchronisation of the header decoder."""
 import numpy as np
 import pmt
-from gnuradio import gr_unittest
+from gnuradio import blocks, gr, gr_unittest
 
 from gnuradio.semcom import ofdm_header as H
 from gnuradio.semcom import ofdm_params as P
+from gnuradio.semcom.fragments import fragment_sizes
 
 
 def frame_vectors(cfo: float, header: np.ndarray, snr_db: float = 40.0, seed: int = 0) -> np.ndarray:
@@ -83,6 +85,58 @@ class qa_ofdm_header(gr_unittest.TestCase):
         nan[2, 5] = np.nan
         self.assertEqual(decoder.parse(nan), pmt.PMT_F)
         self.assertEqual(decoder.headers_failed, 2)
+
+    def test_007_shortcut_decisions_equal_the_exhaustive_search(self):
+        rng = np.random.default_rng(4)
+        for _ in range(2000):
+            symbols = H.encode(int(rng.integers(1, P.MAX_SYMBOLS + 1)), int(rng.integers(0, P.SEQ_MODULO))).real
+            soft = (symbols * rng.rayleigh(0.7, H.SYMBOLS) + rng.normal(0, rng.uniform(0.2, 1.2), H.SYMBOLS)).astype(np.float32)
+            value = 0
+            for w in (H._CODEBOOK_BPSK @ soft.reshape(H.CODE_BITS, H.WORDS)).argmax(0):  # all 4,096 words
+                value = (value << H.WORD_BITS) | int(w)
+            length, seq, reserved, crc = value >> 36, (value >> 24) & 0xFFF, (value >> 16) & 0xFF, value & 0xFFFF
+            exhaustive = None if reserved or not length or crc != H._crc(length, seq) else (length, seq)
+            self.assertEqual(H.decode(soft), exhaustive)
+
+    def test_008_inserter_frames_packets_splits_long_ones_and_counts_strays(self):
+        rng = np.random.default_rng(5)
+        packets = [rng.standard_normal((n, 2)).view(np.complex128)[:, 0].astype(np.complex64) for n in (100, 5000, 7)]
+        stream = np.concatenate([np.ones(10, np.complex64)] + packets)  # 10 symbols before any packet
+        tags, offset = [], 10
+        for p in packets:
+            tags.append(gr.tag_utils.python_to_tag((offset, pmt.intern(P.LEN_TAG), pmt.from_long(len(p)))))
+            offset += len(p)
+        tags.append(gr.tag_utils.python_to_tag((10 + 100 + 4500, pmt.intern("image_id"), pmt.from_long(1))))
+        tb = gr.top_block()
+        chunks, inserter, sink = chunker(6), H.header_inserter(), blocks.vector_sink_c()
+        tb.connect(blocks.vector_source_c(stream.tolist(), False, 1, tags), chunks, inserter, sink)
+        tb.run()
+        out = np.asarray(sink.data(), np.complex64)
+        starts = [(t.offset, pmt.to_long(t.value)) for t in sink.tags() if pmt.symbol_to_string(t.key) == P.LEN_TAG]
+        sizes = [100] + fragment_sizes(5000) + [7]
+        self.assertEqual([n for _, n in starts], [H.SYMBOLS + n for n in sizes])
+        payload = []
+        for seq, ((at, n), size) in enumerate(zip(starts, sizes)):
+            self.assertEqual(H.decode(out[at:at + H.SYMBOLS].real), (size, seq))
+            payload.append(out[at + H.SYMBOLS:at + n])
+        np.testing.assert_array_equal(np.concatenate(payload), np.concatenate(packets))
+        moved = [t.offset for t in sink.tags() if pmt.symbol_to_string(t.key) == "image_id"]
+        second = starts[2][0] + H.SYMBOLS + 4500 - sizes[1]  # symbol 4500 of the long packet, in its second frame
+        self.assertEqual(moved, [second])
+        self.assertEqual(inserter.symbols_dropped, 10)
+
+
+class chunker(gr.sync_block):
+    """Passes items on in chunks of 1 to 300, so that frames straddle work calls."""
+
+    def __init__(self, seed):
+        gr.sync_block.__init__(self, "chunker", [np.complex64], [np.complex64])
+        self.rng = np.random.default_rng(seed)
+
+    def work(self, input_items, output_items):
+        n = min(len(output_items[0]), int(self.rng.integers(1, 301)))
+        output_items[0][:n] = input_items[0][:n]
+        return n
 
 
 if __name__ == "__main__":
