@@ -17,8 +17,8 @@ from .jscc_encoder import jscc_encoder
 from .metrics_sink import metrics_sink
 from .ofdm_analog_rx import ofdm_analog_rx
 from .ofdm_analog_tx import ofdm_analog_tx
-from .ofdm_header import header_decoder, header_inserter
-from .ofdm_phase_tracker import ofdm_phase_tracker
+from .ofdm_frame_sync import ofdm_frame_sync
+from .ofdm_header import header_inserter
 from .sdr import NoDevice, sdr_sink, sdr_source
 from .stego_embed import stego_embed
 from .stego_extract import stego_extract

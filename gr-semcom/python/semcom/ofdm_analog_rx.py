@@ -5,20 +5,19 @@ from gnuradio import blocks, digital, filter, gr
 
 from . import ofdm_params as P
 from .fragments import packet_reassembler
-from .ofdm_header import header_decoder
-from .ofdm_phase_tracker import ofdm_phase_tracker
+from .ofdm_frame_sync import HEADER_VECTORS, ofdm_frame_sync
 
 
 class ofdm_analog_rx(gr.hier_block2):
     """Baseband samples in; equalised payload symbols out as a tagged stream (``packet_len``),
     with the header's sequence number (``packet_num``) on each packet's first symbol.
 
-    Schmidl-Cox detection triggers the header/payload demultiplexer; per frame, the header decoder
-    measures the CFO and the channel from the frame's own sync words and decodes the coded header
+    Schmidl-Cox detection triggers the header/payload demultiplexer; per frame, ``ofdm_frame_sync``
+    measures the CFO and the channel from the frame's own sync words, decodes the coded header
     (``ofdm_header``; a header that fails its CRC drops the frame, counted in
-    ``header.headers_failed``); the phase tracker takes the CFO and the phase drift out of the
-    payload; ``ofdm_equalizer_static`` equalises it: zero forcing on the estimate, never a decision
-    on a constellation, because the payload is analog.
+    ``sync.headers_failed``) and takes the CFO and the phase drift out of the payload;
+    ``ofdm_equalizer_static`` equalises it: zero forcing on the estimate, never a decision on a
+    constellation, because the payload is analog.
 
     ``symbols``: the packet length when it exceeds the header's length field (4095): the frames the
     transmitter split it into are put back together, and a packet missing a frame is dropped and
@@ -33,16 +32,15 @@ class ofdm_analog_rx(gr.hier_block2):
         gate = blocks.tag_gate(gr.sizeof_gr_complex, False)
         # a trigger marks its frame a symbol (plus the metric's smoothing) after the frame starts
         delay = blocks.delay(gr.sizeof_gr_complex, P.FFT_LEN + P.CP_LEN + TRIGGER_LAG)
-        demux = digital.header_payload_demux(2 + P.HEADER_SYMBOLS, P.FFT_LEN, P.CP_LEN, P.FRAME_TAG, "", True)
+        demux = digital.header_payload_demux(HEADER_VECTORS, P.FFT_LEN, P.CP_LEN, P.FRAME_TAG, "", True)
         self.connect(self, gate)
         self.connect(gate, delay, (demux, 0))
         self.connect(gate, schmidl_cox_trigger(), (demux, 1))
 
-        self.header = header_decoder()
-        self.connect((demux, 0), self.header)
-        self.msg_connect(self.header, "header_data", demux, "header_data")
-
-        self.tracker = ofdm_phase_tracker()
+        self.sync = ofdm_frame_sync()
+        self.connect((demux, 0), (self.sync, 0))
+        self.connect((demux, 1), (self.sync, 1))
+        self.msg_connect(self.sync, "header_data", demux, "header_data")
         payload_eq = digital.ofdm_frame_equalizer_vcvc(
             digital.ofdm_equalizer_static(P.FFT_LEN, P.OCCUPIED, P.PILOTS, P.PILOT_SYMBOLS, P.HEADER_SYMBOLS).base(),
             P.CP_LEN, P.FRAME_TAG)
@@ -50,7 +48,7 @@ class ofdm_analog_rx(gr.hier_block2):
         for vectors in (demux, payload_eq):
             vectors.set_min_output_buffer(2 * P.LONGEST_FRAME)
         payload_serializer.set_min_output_buffer(2 * P.MAX_SYMBOLS)
-        self.connect((demux, 1), self.tracker, payload_eq, payload_serializer)
+        self.connect(self.sync, payload_eq, payload_serializer)
         self.reassembler = None
         if symbols > P.MAX_SYMBOLS:
             self.reassembler = packet_reassembler(symbols)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import binascii
 from collections import deque
+from typing import NamedTuple
 
 import numpy as np
 import pmt
@@ -144,20 +145,38 @@ class header_inserter(gr.basic_block):
         return o
 
 
-class header_decoder(gr.basic_block):
-    """Frame synchronisation after the Schmidl-Cox trigger, and the header: the demultiplexer's
-    header vectors in (time domain, cyclic prefixes removed: the two sync symbols and the
-    HEADER_SYMBOLS header symbols of one frame), one ``header_data`` message per frame out, as
-    ``header_payload_demux`` expects.
+class FrameHeader(NamedTuple):
+    """What a frame's sync and header symbols tell the receiver."""
+    length: int  # payload symbols
+    seq: int  # sequence number
+    cfo: float  # carrier frequency offset, subcarrier spacings
+    taps: np.ndarray  # channel estimate, FFT_LEN bins, FFT-shifted
+
+    @property
+    def frame_len(self) -> int:
+        """The payload's OFDM symbols."""
+        return -(-self.length // len(P.OCCUPIED[0]))
+
+    def message(self):
+        """The ``header_data`` dict for ``header_payload_demux``, which tags the payload with it."""
+        header = pmt.make_dict()
+        for key, value in zip(_HEADER_KEYS, (pmt.from_long(self.length), pmt.from_long(self.frame_len),
+                                             pmt.from_long(self.seq), pmt.from_double(self.cfo),
+                                             pmt.init_c32vector(P.FFT_LEN, self.taps.tolist()))):
+            header = pmt.dict_add(header, key, value)  # (a list converts to a PMT vector 3x faster than an array)
+        return header
+
+
+class HeaderDecoder:
+    """Frame synchronisation after the Schmidl-Cox trigger, and the header, from one frame's
+    sync and header vectors as the demultiplexer hands them on (time domain, cyclic prefixes
+    removed: the two sync symbols and the HEADER_SYMBOLS header symbols).
 
     Per frame: the carrier frequency offset from this frame's own sync words, the channel
     estimate from the second sync word (smoothed), the header decoded from the matched-filtered
-    carriers. The message carries the payload's length
-    (``packet_len``) and OFDM symbols (``frame_len``), the sequence number (``packet_num``), the
-    CFO (``CFO_TAG``) and the channel estimate sharpened by the decoded header (once it decodes,
-    its symbols are known: sync word and both header symbols averaged carry a third of the
-    noise); or False for a header that fails its check or holds NaN/Inf (``headers_failed``),
-    and the demultiplexer drops the frame.
+    carriers; then the channel estimate sharpened by the decoded header (once it decodes, its
+    symbols are known: sync word and both header symbols averaged carry a third of the noise).
+    A header that fails its check or holds NaN/Inf is counted (``headers_failed``).
 
     The CFO is not corrected on the sample stream by a held estimate (gr-digital's receivers do
     that): a false trigger inside a payload would change it for the rest of that frame. Here a
@@ -165,8 +184,6 @@ class header_decoder(gr.basic_block):
     """
 
     def __init__(self):
-        gr.basic_block.__init__(self, "header_decoder", [(np.complex64, P.FFT_LEN)], [])
-        self.message_port_register_out(pmt.intern("header_data"))
         sync1, sync2 = (np.array(w, np.complex64) for w in P.sync_words())
         self._pairs = np.flatnonzero(sync2[:-1] * sync2[1:])  # neighbouring active carriers k, k + 1
         self._expected = sync2[self._pairs] * sync2[self._pairs + 1].conj()  # conj of their known product
@@ -178,19 +195,6 @@ class header_decoder(gr.basic_block):
         self._pilots = np.array(P.PILOT_SYMBOLS[:P.HEADER_SYMBOLS], np.complex64)  # pilot sets 0, 1
         self._offsets = np.arange(-self._pairs.min(), P.FFT_LEN - 1 - self._pairs.max())  # shifts within the FFT
         self.headers_ok = self.headers_failed = 0
-
-    def forecast(self, noutput_items, ninputs):
-        return [2 + P.HEADER_SYMBOLS]
-
-    def general_work(self, input_items, output_items):
-        inp = input_items[0]
-        # the demultiplexer hands on one header and waits for its message: groups stay aligned
-        frames = len(inp) // (2 + P.HEADER_SYMBOLS)
-        for f in range(frames):
-            vectors = inp[f * (2 + P.HEADER_SYMBOLS):(f + 1) * (2 + P.HEADER_SYMBOLS)]
-            self.message_port_pub(_HEADER_PORT, self.parse(vectors))
-        self.consume(0, frames * (2 + P.HEADER_SYMBOLS))
-        return 0
 
     def synchronise(self, vectors: np.ndarray) -> tuple[float, np.ndarray]:
         """The frame's carrier frequency offset in subcarrier spacings, and its vectors (time
@@ -222,11 +226,11 @@ class header_decoder(gr.basic_block):
         flipped = (rotation * (matched[:, n_data:] * self._pilots.conj()).sum(1)).real < 0
         return np.where(flipped, -rotation, rotation).astype(np.complex64)
 
-    def parse(self, vectors: np.ndarray):
-        """The header_data message of one frame's sync and header vectors (time domain)."""
+    def parse(self, vectors: np.ndarray) -> FrameHeader | None:
+        """The header of one frame's sync and header vectors (time domain), or None."""
         if not np.isfinite(vectors).all():
             self.headers_failed += 1
-            return pmt.PMT_F
+            return None
         cfo, spectra = self.synchronise(vectors)
         raw = np.zeros(P.FFT_LEN, np.complex64)
         raw[self._active] = spectra[1, self._active] / self._sync2[self._active]
@@ -239,19 +243,14 @@ class header_decoder(gr.basic_block):
         fields = decode((matched[:, :n_data] * rotation).real.ravel())
         if fields is None:
             self.headers_failed += 1
-            return pmt.PMT_F
+            return None
         length, seq = fields
         self.headers_ok += 1
         known = np.concatenate([encode(length, seq).reshape(P.HEADER_SYMBOLS, n_data), self._pilots], 1)
         raw[self._bins] = (raw[self._bins] + (rx / known).sum(0)) / (1 + P.HEADER_SYMBOLS)
-        header = pmt.make_dict()
-        for key, value in zip(_HEADER_KEYS, (pmt.from_long(length), pmt.from_long(-(-length // n_data)), pmt.from_long(seq),
-                                             pmt.from_double(cfo), pmt.init_c32vector(P.FFT_LEN, smooth(raw).tolist()))):
-            header = pmt.dict_add(header, key, value)  # (a list converts to a PMT vector 3x faster than an array)
-        return header
+        return FrameHeader(length, seq, cfo, smooth(raw))
 
 
-_HEADER_PORT = pmt.intern("header_data")
 _LEN_KEY = pmt.intern(P.LEN_TAG)
 _HEADER_KEYS = [pmt.intern(key) for key in (P.LEN_TAG, P.FRAME_TAG, P.NUM_TAG, P.CFO_TAG, CHAN_TAPS_TAG)]
 

@@ -82,7 +82,7 @@ class qa_ofdm_analog(gr_unittest.TestCase):
         self.assertGreater(measured.mean(), 18.5)
         # the tagged per-frame SNR tells the decoder what it gets
         self.assertLess(abs(np.mean(tags[P.SNR_TAG]) - measured.mean()), 2.0)
-        self.assertEqual(rx.tracker.frames_out, 50)
+        self.assertEqual(rx.sync.frames_out, 50)
 
     def test_004_bursts_carry_start_and_end_of_burst_tags(self):
         x = packets(3, seed=4)
@@ -146,7 +146,7 @@ class qa_ofdm_analog(gr_unittest.TestCase):
         tb.run()
         nums = [pmt.to_long(t.value) for t in sink.tags() if pmt.symbol_to_string(t.key) == P.NUM_TAG]
         self.assertEqual(nums, [0, 1, 2, 4, 5, 7, 8, 9])
-        self.assertEqual((rx.header.headers_failed, rx.tracker.frames_dropped), (1, 1))
+        self.assertEqual((rx.sync.headers_failed, rx.sync.frames_dropped), (1, 1))
         y = np.asarray(sink.data(), np.complex64).reshape(-1, K)
         self.assertLess(np.abs(y - x[nums]).max(), 1e-3)
 

@@ -1,0 +1,84 @@
+"""The analog OFDM receiver's per-frame work: the header, then the payload's phase."""
+from __future__ import annotations
+
+import numpy as np
+import pmt
+from gnuradio import gr
+
+from . import ofdm_params as P
+from .ofdm_header import FrameHeader, HeaderDecoder, carriers, derotate
+from .ofdm_phase_tracker import track
+
+HEADER_VECTORS = 2 + P.HEADER_SYMBOLS  # the sync words and the header
+_HEADER_PORT = pmt.intern("header_data")
+_SNR_KEY = pmt.intern(P.SNR_TAG)
+
+
+class ofdm_frame_sync(gr.basic_block):
+    """Sits between ``header_payload_demux`` and the zero-forcing equaliser.
+
+    Input 0, a frame's sync and header vectors (time domain, prefixes removed): the
+    ``HeaderDecoder`` measures the frame's CFO and channel and decodes its header; the
+    ``header_data`` message tells the demultiplexer the payload's length and what to tag it
+    with, or (False) to drop the frame: a header that fails its check, counted in
+    ``headers_failed``.
+    Input 1, that payload: out with the frame's CFO and phase drift taken out
+    (``ofdm_phase_tracker.track``), as carriers, tagged with its SNR (``snr_db``) beside the
+    header's tags. A payload holding NaN or Inf is dropped and counted (``frames_dropped``).
+
+    One block for both: the demultiplexer hands on a header, waits for its message, then hands
+    on the payload, so a call here finishes one frame's payload and decodes the next header.
+    As two Python blocks every frame cost two thread wake-ups and GIL hand-overs; the receiver
+    alone ran 1.4 times slower.
+    """
+
+    def __init__(self):
+        gr.basic_block.__init__(self, "ofdm_frame_sync", [(np.complex64, P.FFT_LEN)] * 2, [(np.complex64, P.FFT_LEN)])
+        self.message_port_register_out(_HEADER_PORT)
+        self.set_tag_propagation_policy(gr.TPP_DONT)
+        # Called only with room for the longest payload: a call that returns 0 for want of room
+        # would spin, holding the GIL.
+        longest = -(-P.MAX_SYMBOLS // len(P.OCCUPIED[0]))
+        self.set_output_multiple(longest)
+        self.set_min_output_buffer(4 * longest)
+        self.decoder = HeaderDecoder()
+        self.frames_out = self.frames_dropped = 0
+        self._accepted: FrameHeader | None = None  # the header whose payload comes next
+
+    @property
+    def headers_ok(self) -> int:
+        return self.decoder.headers_ok
+
+    @property
+    def headers_failed(self) -> int:
+        return self.decoder.headers_failed
+
+    def forecast(self, noutput_items, ninputs):
+        return [0, self._accepted.frame_len] if self._accepted else [HEADER_VECTORS, 0]
+
+    def general_work(self, input_items, output_items):
+        headers, payload, out = input_items[0], input_items[1], output_items[0]
+        produced = 0
+        if self._accepted and len(payload) >= self._accepted.frame_len:
+            produced = self._payload(payload, out)
+        if not self._accepted and len(headers) >= HEADER_VECTORS:
+            self._accepted = self.decoder.parse(headers[:HEADER_VECTORS])
+            self.consume(0, HEADER_VECTORS)
+            self.message_port_pub(_HEADER_PORT, self._accepted.message() if self._accepted else pmt.PMT_F)
+        return produced
+
+    def _payload(self, payload: np.ndarray, out: np.ndarray) -> int:
+        header, self._accepted = self._accepted, None
+        n = header.frame_len
+        frame, tags = payload[:n], self.get_tags_in_window(1, 0, 1)  # the demultiplexer's, from the message
+        self.consume(1, n)
+        if not np.isfinite(frame).all():
+            self.frames_dropped += 1
+            return 0
+        out[:n], snr_db = track(carriers(derotate(frame, header.cfo, HEADER_VECTORS)), header.taps)
+        at = self.nitems_written(0)
+        for t in tags:
+            self.add_item_tag(0, at, t.key, t.value)
+        self.add_item_tag(0, at, _SNR_KEY, pmt.from_double(snr_db))
+        self.frames_out += 1
+        return n
