@@ -1,6 +1,8 @@
 """The analog OFDM receiver's per-frame work: the header, then the payload's phase."""
 from __future__ import annotations
 
+from collections import deque
+
 import numpy as np
 import pmt
 from gnuradio import gr
@@ -43,7 +45,7 @@ class ofdm_frame_sync(gr.basic_block):
         self.set_min_output_buffer(4 * longest)
         self.decoder = HeaderDecoder()
         self.frames_out = self.frames_dropped = 0
-        self._accepted: FrameHeader | None = None  # the header whose payload comes next
+        self._accepted: deque[FrameHeader] = deque()  # headers whose payloads are still to come, in order
 
     @property
     def headers_ok(self) -> int:
@@ -54,31 +56,36 @@ class ofdm_frame_sync(gr.basic_block):
         return self.decoder.headers_failed
 
     def forecast(self, noutput_items, ninputs):
-        return [0, self._accepted.frame_len] if self._accepted else [HEADER_VECTORS, 0]
+        # a header is there only once the payload before it is whole
+        return [0, self._accepted[0].frame_len] if self._accepted else [HEADER_VECTORS, 0]
 
     def general_work(self, input_items, output_items):
         headers, payload, out = input_items[0], input_items[1], output_items[0]
-        produced = 0
-        if self._accepted and len(payload) >= self._accepted.frame_len:
-            produced = self._payload(payload, out)
-        if not self._accepted and len(headers) >= HEADER_VECTORS:
-            self._accepted = self.decoder.parse(headers[:HEADER_VECTORS])
+        # The next header first: the demultiplexer waits for its message (spinning while it
+        # waits), and goes on copying that frame's payload while this call tracks the last one.
+        if len(headers) >= HEADER_VECTORS:
+            header = self.decoder.parse(headers[:HEADER_VECTORS])
             self.consume(0, HEADER_VECTORS)
-            self.message_port_pub(_HEADER_PORT, self._accepted.message() if self._accepted else pmt.PMT_F)
+            self.message_port_pub(_HEADER_PORT, header.message() if header else pmt.PMT_F)
+            if header:
+                self._accepted.append(header)
+        produced = used = 0
+        while self._accepted and used + self._accepted[0].frame_len <= len(payload) \
+                and produced + self._accepted[0].frame_len <= len(out):
+            header = self._accepted.popleft()
+            frame = payload[used:used + header.frame_len]
+            tags = self.get_tags_in_window(1, used, used + 1)  # the demultiplexer's, from the message
+            used += header.frame_len
+            if not np.isfinite(frame).all():
+                self.frames_dropped += 1
+                continue
+            out[produced:produced + len(frame)], snr_db = track(carriers(derotate(frame, header.cfo, HEADER_VECTORS)),
+                                                                header.taps)
+            at = self.nitems_written(0) + produced
+            for t in tags:
+                self.add_item_tag(0, at, t.key, t.value)
+            self.add_item_tag(0, at, _SNR_KEY, pmt.from_double(snr_db))
+            self.frames_out += 1
+            produced += len(frame)
+        self.consume(1, used)
         return produced
-
-    def _payload(self, payload: np.ndarray, out: np.ndarray) -> int:
-        header, self._accepted = self._accepted, None
-        n = header.frame_len
-        frame, tags = payload[:n], self.get_tags_in_window(1, 0, 1)  # the demultiplexer's, from the message
-        self.consume(1, n)
-        if not np.isfinite(frame).all():
-            self.frames_dropped += 1
-            return 0
-        out[:n], snr_db = track(carriers(derotate(frame, header.cfo, HEADER_VECTORS)), header.taps)
-        at = self.nitems_written(0)
-        for t in tags:
-            self.add_item_tag(0, at, t.key, t.value)
-        self.add_item_tag(0, at, _SNR_KEY, pmt.from_double(snr_db))
-        self.frames_out += 1
-        return n
