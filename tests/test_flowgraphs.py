@@ -178,5 +178,7 @@ def test_radio_bench_runs_its_measurements_small():
     flops = radio_bench.chain_flops()
     assert set(flops) == {"encoders", "inn embed + extract", "decoders (Bob x2, Eve)"} and min(flops.values()) > 0
     phy = radio_bench.phy_rates(20)
-    assert phy["analog_ms_s"] > 0 and phy["stock_ms_s"] > 0
+    assert min(phy[k] for k in ("analog_ms_s", "stock_ms_s", "analog_rx_ms_s", "stock_rx_ms_s")) > 0
+    air = radio_bench.rx_on_air(10)
+    assert air["ms_s"] > 0 and air["frames"] == air["sent"] == 10
     assert radio_bench.detection([20], [0.3], 10) == {(0.3, 20): 1.0}
