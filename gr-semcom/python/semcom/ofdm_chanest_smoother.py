@@ -5,7 +5,6 @@ freedom; projecting the estimate on impulse responses that short leaves 20/52 of
 from __future__ import annotations
 
 import numpy as np
-import pmt
 
 from . import ofdm_params as P
 
@@ -34,6 +33,3 @@ def smooth(taps: np.ndarray, offset: int = 0) -> np.ndarray:
     out[bins] = _PROJECTOR @ taps[bins]
     return out
 
-
-def taps_from_pmt(value) -> np.ndarray:
-    return np.asarray(pmt.c32vector_elements(value), np.complex64)
