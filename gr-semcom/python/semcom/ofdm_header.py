@@ -114,6 +114,7 @@ class header_inserter(gr.basic_block):
         read, written = self.nitems_read(0), self.nitems_written(0)
         tags = self.get_tags_in_window(0, 0, len(inp))
         lengths = {t.offset - read: pmt.to_long(t.value) for t in tags if pmt.symbol_to_string(t.key) == P.LEN_TAG}
+        lengths = {rel: n for rel, n in lengths.items() if n > 0}  # an empty packet has nothing to send
         i = o = 0  # symbols consumed, produced
         while i < len(inp):
             if not self._left:

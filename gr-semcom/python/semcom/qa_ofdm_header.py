@@ -111,6 +111,7 @@ class qa_ofdm_header(gr_unittest.TestCase):
             tags.append(gr.tag_utils.python_to_tag((offset, pmt.intern(P.LEN_TAG), pmt.from_long(len(p)))))
             offset += len(p)
         tags.append(gr.tag_utils.python_to_tag((10 + 100 + 4500, pmt.intern("image_id"), pmt.from_long(1))))
+        tags.append(gr.tag_utils.python_to_tag((5, pmt.intern(P.LEN_TAG), pmt.from_long(0))))  # empty: ignored
         tb = gr.top_block()
         src, inserter, sink = blocks.vector_source_c(stream.tolist(), False, 1, tags), H.header_inserter(), blocks.vector_sink_c()
         inserter.set_max_noutput_items(2 * H.SYMBOLS)  # packets and headers straddle work calls
