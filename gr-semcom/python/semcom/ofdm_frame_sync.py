@@ -33,7 +33,7 @@ class ofdm_frame_sync(gr.basic_block):
     before it. As two Python blocks every frame cost two thread wake-ups and GIL hand-overs (TX+RX
     0.91-0.94 MS/s against 1.0-1.1 in one A/B run of the bench's PHY measurement). The price:
     while this block waits for room at its output, headers wait too, and the demultiplexer spins
-    until they are answered.
+    until they are answered (as it spins, in either design, while its payload output is full).
     """
 
     def __init__(self):
