@@ -112,13 +112,13 @@ def rx_on_air(frames: int, rate: float = 2e6, per_second: float = 100.0) -> dict
     tx, bursts = ofdm_analog_tx(), blocks.vector_sink_c()
     tb.connect(src, tagger, tx, bursts)
     tb.run()
-    spacing, burst = int(rate / per_second), P.LONGEST_BURST
+    spacing = int(rate / per_second)
     starts = [t.offset for t in bursts.tags() if pmt.symbol_to_string(t.key) == P.LEN_TAG]
     sent = np.asarray(bursts.data(), np.complex64)
     z = np.random.default_rng(4).standard_normal((frames * spacing, 2)) * P.noise_voltage(20.0) / np.sqrt(2)
     air = z.view(np.complex128)[:, 0].astype(np.complex64)
     for k, (a, b) in enumerate(zip(starts, starts[1:] + [len(sent)])):
-        air[k * spacing:k * spacing + b - a] += sent[a:b][:burst]
+        air[k * spacing:k * spacing + b - a] += sent[a:b]
     tb, rx = gr.top_block(), ofdm_analog_rx()
     replay, probe = blocks.vector_source_c(air.tolist()), blocks.probe_rate(gr.sizeof_gr_complex)
     tb.connect(replay, probe)
