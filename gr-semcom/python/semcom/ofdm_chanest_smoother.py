@@ -25,11 +25,10 @@ def projection(fft_len: int = P.FFT_LEN, taps: int = P.CP_LEN, early: int = EARL
 _ACTIVE, _PROJECTOR = projection()
 
 
-def smooth(taps: np.ndarray, offset: int = 0) -> np.ndarray:
-    """A channel estimate (FFT_LEN bins, FFT-shifted, the active carriers received ``offset`` bins
-    up) projected onto CP-long impulse responses; zero off the active carriers."""
+def smooth(taps: np.ndarray) -> np.ndarray:
+    """A channel estimate (FFT_LEN bins, FFT-shifted) projected onto CP-long impulse responses;
+    zero off the active carriers."""
     out = np.zeros(len(taps), np.complex64)
-    bins = _ACTIVE + offset
-    out[bins] = _PROJECTOR @ taps[bins]
+    out[_ACTIVE] = _PROJECTOR @ taps[_ACTIVE]
     return out
 

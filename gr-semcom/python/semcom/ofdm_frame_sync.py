@@ -42,9 +42,8 @@ class ofdm_frame_sync(gr.basic_block):
         self.set_tag_propagation_policy(gr.TPP_DONT)
         # Called only with room for the longest payload: a call that returns 0 for want of room
         # would spin, holding the GIL.
-        longest = -(-P.MAX_SYMBOLS // len(P.OCCUPIED[0]))
-        self.set_output_multiple(longest)
-        self.set_min_output_buffer(4 * longest)
+        self.set_output_multiple(P.LONGEST_PAYLOAD)
+        self.set_min_output_buffer(4 * P.LONGEST_PAYLOAD)
         self.decoder = HeaderDecoder()
         self.frames_out = self.frames_dropped = 0
         self._accepted: deque[FrameHeader] = deque()  # headers whose payloads are still to come, in order

@@ -26,9 +26,10 @@ CFO_TAG = "cfo"  # the frame's carrier frequency offset, in subcarrier spacings
 MAX_SYMBOLS = 4095  # the 12-bit length field of the header
 SEQ_MODULO = 1 << 12  # the header's 12-bit sequence number wraps here
 HEADER_SYMBOLS = 2  # OFDM symbols of coded header after the two sync symbols
+LONGEST_PAYLOAD = -(-MAX_SYMBOLS // len(OCCUPIED[0]))  # OFDM symbols
 # The longest frame in OFDM symbols (sync, header, the payload) and as a burst in samples: blocks
 # that pass whole frames need buffers that hold two (GNU Radio's defaults hold about 64 OFDM symbols).
-LONGEST_FRAME = 2 + HEADER_SYMBOLS + -(-MAX_SYMBOLS // 48)
+LONGEST_FRAME = 2 + HEADER_SYMBOLS + LONGEST_PAYLOAD
 LONGEST_BURST = LONGEST_FRAME * (FFT_LEN + CP_LEN) + GAP
 # Schmidl-Cox plateau |P|^2/R^2 is about (SNR / (SNR + 1))^2: 0.58 at 5 dB, where stock 0.9 misses
 DETECTION_THRESHOLD = 0.4
