@@ -5,15 +5,15 @@ from gnuradio import blocks, digital, filter, gr
 
 from . import ofdm_params as P
 from .fragments import packet_reassembler
-from .ofdm_frame_sync import HEADER_VECTORS, ofdm_frame_sync
+from .ofdm_frame_sync import ofdm_frame_sync
 
 
 class ofdm_analog_rx(gr.hier_block2):
     """Baseband samples in; equalised payload symbols out as a tagged stream (``packet_len``),
     with the header's sequence number (``packet_num``) on each packet's first symbol.
 
-    Schmidl-Cox detection triggers the header/payload demultiplexer; per frame, ``ofdm_frame_sync``
-    measures the CFO and the channel from the frame's own sync words, decodes the coded header
+    Schmidl-Cox detection triggers ``ofdm_frame_sync``, which cuts the frame from the samples,
+    measures its CFO and channel from its own sync words, decodes the coded header
     (``ofdm_header``; a header that fails its CRC drops the frame, counted in
     ``sync.headers_failed``) and takes the CFO and the phase drift out of the payload;
     ``ofdm_equalizer_static`` equalises it: zero forcing on the estimate, never a decision on a
@@ -27,26 +27,14 @@ class ofdm_analog_rx(gr.hier_block2):
     def __init__(self, symbols: int = 0):
         gr.hier_block2.__init__(self, "ofdm_analog_rx", gr.io_signature(1, 1, gr.sizeof_gr_complex),
                                 gr.io_signature(1, 1, gr.sizeof_gr_complex))
-        # Tags that came along with the samples (a simulated channel or ZMQ passes the TX's
-        # packet_len on) would cut the receiver's own tagged streams: stop them here.
-        gate = blocks.tag_gate(gr.sizeof_gr_complex, False)
-        # a trigger marks its frame a symbol (plus the metric's smoothing) after the frame starts
-        delay = blocks.delay(gr.sizeof_gr_complex, P.FFT_LEN + P.CP_LEN + TRIGGER_LAG)
-        demux = digital.header_payload_demux(HEADER_VECTORS, P.FFT_LEN, P.CP_LEN, P.FRAME_TAG, "", True)
-        self.connect(self, gate)
-        self.connect(gate, delay, (demux, 0))
-        self.connect(gate, schmidl_cox_trigger(), (demux, 1))
-
-        self.sync = ofdm_frame_sync()
-        self.connect((demux, 0), (self.sync, 0))
-        self.connect((demux, 1), (self.sync, 1))
-        self.msg_connect(self.sync, "header_data", demux, "header_data")
+        self.sync = ofdm_frame_sync()  # a Python block: the hier block must hold it
+        self.connect(self, (self.sync, 0))
+        self.connect(self, schmidl_cox_trigger(), (self.sync, 1))
         payload_eq = digital.ofdm_frame_equalizer_vcvc(
             digital.ofdm_equalizer_static(P.FFT_LEN, P.OCCUPIED, P.PILOTS, P.PILOT_SYMBOLS, P.HEADER_SYMBOLS).base(),
             P.CP_LEN, P.FRAME_TAG)
         payload_serializer = digital.ofdm_serializer_vcc(P.FFT_LEN, P.OCCUPIED, P.FRAME_TAG, P.LEN_TAG, 1)
-        for vectors in (demux, payload_eq):
-            vectors.set_min_output_buffer(2 * P.LONGEST_FRAME)
+        payload_eq.set_min_output_buffer(2 * P.LONGEST_FRAME)
         payload_serializer.set_min_output_buffer(2 * P.MAX_SYMBOLS)
         self.connect(self.sync, payload_eq, payload_serializer)
         self.reassembler = None
@@ -55,9 +43,6 @@ class ofdm_analog_rx(gr.hier_block2):
             self.connect(payload_serializer, self.reassembler, self)
         else:
             self.connect(payload_serializer, self)
-
-
-TRIGGER_LAG = P.CP_LEN // 2  # the smoothing of the trigger's metric: a boxcar of CP_LEN taps
 
 
 class schmidl_cox_trigger(gr.hier_block2):

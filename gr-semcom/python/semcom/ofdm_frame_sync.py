@@ -1,7 +1,6 @@
-"""The analog OFDM receiver's per-frame work: the header, then the payload's phase."""
+"""The analog OFDM receiver's per-frame work: cut the frame at its trigger, decode the header,
+take the payload's phase out."""
 from __future__ import annotations
-
-from collections import deque
 
 import numpy as np
 import pmt
@@ -11,42 +10,52 @@ from . import ofdm_params as P
 from .ofdm_header import FrameHeader, HeaderDecoder, carriers, derotate
 from .ofdm_phase_tracker import track
 
+SYMBOL = P.FFT_LEN + P.CP_LEN  # samples of one OFDM symbol with its prefix
 HEADER_VECTORS = 2 + P.HEADER_SYMBOLS  # the sync words and the header
-_HEADER_PORT = pmt.intern("header_data")
+TRIGGER_LAG = P.CP_LEN // 2  # the smoothing of the trigger's metric: a boxcar of CP_LEN taps
+# a trigger marks its frame a symbol (plus the metric's smoothing) after the frame's first sample
+FRAME_START = SYMBOL + TRIGGER_LAG
 _SNR_KEY = pmt.intern(P.SNR_TAG)
 
 
+def symbols(samples: np.ndarray) -> np.ndarray:
+    """Whole OFDM symbols of samples as (symbols, FFT_LEN) with their cyclic prefixes removed."""
+    return samples.reshape(-1, SYMBOL)[:, P.CP_LEN:]
+
+
 class ofdm_frame_sync(gr.basic_block):
-    """Sits between ``header_payload_demux`` and the zero-forcing equaliser.
+    """Baseband samples (input 0) and the Schmidl-Cox trigger (input 1, bytes, 1 where a frame was
+    detected) in; each received frame's payload out as carriers (FFT-shifted vectors) for the
+    zero-forcing equaliser, tagged on its first vector with the header's fields (``packet_len``,
+    ``frame_len``, ``packet_num``, ``cfo``, the channel taps) and its SNR (``snr_db``).
 
-    Input 0, a frame's sync and header vectors (time domain, prefixes removed): the
-    ``HeaderDecoder`` measures the frame's CFO and channel and decodes its header; the
-    ``header_data`` message tells the demultiplexer the payload's length and what to tag it
-    with, or (False) to drop the frame: a header that fails its check, counted in
-    ``headers_failed``.
-    Input 1, that payload: out with the frame's CFO and phase drift taken out
-    (``ofdm_phase_tracker.track``), as carriers, tagged with its SNR (``snr_db``) beside the
-    header's tags. A payload holding NaN or Inf is dropped and counted (``frames_dropped``).
+    At each trigger the ``HeaderDecoder`` measures the frame's CFO and channel from its sync words
+    and decodes its header; ``ofdm_phase_tracker.track`` then takes the CFO and the phase drift
+    out of the payload. A header that fails its check is counted (``headers_failed``) and the
+    search goes on at the next trigger; a payload holding NaN or Inf is dropped and counted
+    (``frames_dropped``). Triggers inside an accepted frame are passed over.
 
-    One block for both: the demultiplexer hands on a header, waits for its message, then hands
-    on the payload and the next header, so one call here decodes a header and tracks the payload
-    before it. As two Python blocks every frame cost two thread wake-ups and GIL hand-overs (TX+RX
-    0.91-0.94 MS/s against 1.0-1.1 in one A/B run of the bench's PHY measurement). The price:
-    while this block waits for room at its output, headers wait too, and the demultiplexer spins
-    until they are answered (as it spins, in either design, while its payload output is full).
+    It takes the place of gr-digital's ``header_payload_demux``, which hands a header over, then
+    spins until a message answers it: in the flowgraphs that cost a thread of CPU while the Python
+    side decoded, and a GIL hand-over per frame on top. Here the samples wait in the input buffer
+    until a frame is whole, and one call handles every frame that has arrived.
     """
 
     def __init__(self):
-        gr.basic_block.__init__(self, "ofdm_frame_sync", [(np.complex64, P.FFT_LEN)] * 2, [(np.complex64, P.FFT_LEN)])
-        self.message_port_register_out(_HEADER_PORT)
+        gr.basic_block.__init__(self, "ofdm_frame_sync", [np.complex64, np.uint8], [(np.complex64, P.FFT_LEN)])
         self.set_tag_propagation_policy(gr.TPP_DONT)
         # Called only with room for the longest payload: a call that returns 0 for want of room
         # would spin, holding the GIL.
         self.set_output_multiple(P.LONGEST_PAYLOAD)
         self.set_min_output_buffer(4 * P.LONGEST_PAYLOAD)
+        # One output vector per SYMBOL samples: GNU Radio sizes the input buffers to twice that
+        # times the output multiple, room for two of the longest frames.
+        self.set_relative_rate(1, SYMBOL)
         self.decoder = HeaderDecoder()
         self.frames_out = self.frames_dropped = 0
-        self._accepted: deque[FrameHeader] = deque()  # headers whose payloads are still to come, in order
+        self._scan = 0  # absolute sample index from which the triggers are still to be looked at
+        self._pending: tuple[int, FrameHeader] | None = None  # a decoded header whose payload is not all in
+        self._need = FRAME_START + 1  # input samples the next call needs
 
     @property
     def headers_ok(self) -> int:
@@ -57,36 +66,54 @@ class ofdm_frame_sync(gr.basic_block):
         return self.decoder.headers_failed
 
     def forecast(self, noutput_items, ninputs):
-        # a header is there only once the payload before it is whole
-        return [0, self._accepted[0].frame_len] if self._accepted else [HEADER_VECTORS, 0]
+        return [self._need] * ninputs
 
     def general_work(self, input_items, output_items):
-        headers, payload, out = input_items[0], input_items[1], output_items[0]
-        # The next header first: the demultiplexer waits for its message (spinning while it
-        # waits), and goes on copying that frame's payload while this call tracks the last one.
-        if len(headers) >= HEADER_VECTORS:
-            header = self.decoder.parse(headers[:HEADER_VECTORS])
-            self.consume(0, HEADER_VECTORS)
-            self.message_port_pub(_HEADER_PORT, header.message() if header else pmt.PMT_F)
-            if header:
-                self._accepted.append(header)
-        produced = used = 0
-        while self._accepted and used + self._accepted[0].frame_len <= len(payload) \
-                and produced + self._accepted[0].frame_len <= len(out):
-            header = self._accepted.popleft()
-            frame = payload[used:used + header.frame_len]
-            tags = self.get_tags_in_window(1, used, used + 1)  # the demultiplexer's, from the message
-            used += header.frame_len
-            if not np.isfinite(frame).all():
+        base = self.nitems_read(0)
+        n = min(len(input_items[0]), len(input_items[1]))
+        samples, out = input_items[0][:n], output_items[0]
+        scan, produced, need, lead = self._scan - base, 0, 0, 0
+        for t in (np.flatnonzero(input_items[1][scan:n]) + scan).tolist():
+            t += lead
+            if t < scan:  # inside the frame just taken
+                continue
+            start = t - FRAME_START
+            if start < 0:  # a frame right at the start of the stream, its trigger a little early:
+                lead = -start  # silence before it, as a delay line would hold
+                samples = np.concatenate([np.zeros(lead, np.complex64), samples])
+                base, n, t, scan, start = base - lead, n + lead, t + lead, scan + lead, 0
+            if self._pending and self._pending[0] == base + t:
+                header = self._pending[1]
+            else:
+                if start + HEADER_VECTORS * SYMBOL > n:
+                    scan, need = t, start + HEADER_VECTORS * SYMBOL
+                    break
+                header = self.decoder.parse(symbols(samples[start:start + HEADER_VECTORS * SYMBOL]))
+                if header is None:
+                    scan = t + 1
+                    continue
+            end = start + (HEADER_VECTORS + header.frame_len) * SYMBOL
+            if end > n or produced + header.frame_len > len(out):
+                self._pending, scan, need = (base + t, header), t, end
+                break
+            self._pending, scan = None, end
+            payload = symbols(samples[start + HEADER_VECTORS * SYMBOL:end])
+            if not np.isfinite(payload).all():
                 self.frames_dropped += 1
                 continue
-            out[produced:produced + len(frame)], snr_db = track(carriers(derotate(frame, header.cfo, HEADER_VECTORS)),
-                                                                header.taps)
+            out[produced:produced + header.frame_len], snr_db = track(
+                carriers(derotate(payload, header.cfo, HEADER_VECTORS)), header.taps)
             at = self.nitems_written(0) + produced
-            for t in tags:
-                self.add_item_tag(0, at, t.key, t.value)
+            for key, value in header.tags():
+                self.add_item_tag(0, at, key, value)
             self.add_item_tag(0, at, _SNR_KEY, pmt.from_double(snr_db))
             self.frames_out += 1
-            produced += len(frame)
-        self.consume(1, used)
+            produced += header.frame_len
+        else:
+            scan = max(scan, n)
+        # keep the samples a trigger still to come may reach back to
+        used = min(max(scan - FRAME_START, lead), n)
+        self.consume_each(used - lead)
+        self._scan = base + scan
+        self._need = max(need, n + 1) - used
         return produced

@@ -158,20 +158,18 @@ class FrameHeader(NamedTuple):
         """The payload's OFDM symbols."""
         return -(-self.length // len(P.OCCUPIED[0]))
 
-    def message(self):
-        """The ``header_data`` dict for ``header_payload_demux``, which tags the payload with it."""
-        header = pmt.make_dict()
-        for key, value in zip(_HEADER_KEYS, (pmt.from_long(self.length), pmt.from_long(self.frame_len),
-                                             pmt.from_long(self.seq), pmt.from_double(self.cfo),
-                                             pmt.init_c32vector(P.FFT_LEN, self.taps.tolist()))):
-            header = pmt.dict_add(header, key, value)  # (a list converts to a PMT vector 3x faster than an array)
-        return header
+    def tags(self) -> list[tuple]:
+        """(key, value) PMT pairs to tag the payload's first vector with."""
+        return list(zip(_HEADER_KEYS, (pmt.from_long(self.length), pmt.from_long(self.frame_len),
+                                       pmt.from_long(self.seq), pmt.from_double(self.cfo),
+                                       # a list converts to a PMT vector 3x faster than an array
+                                       pmt.init_c32vector(P.FFT_LEN, self.taps.tolist()))))
 
 
 class HeaderDecoder:
     """Frame synchronisation after the Schmidl-Cox trigger, and the header, from one frame's
-    sync and header vectors as the demultiplexer hands them on (time domain, cyclic prefixes
-    removed: the two sync symbols and the HEADER_SYMBOLS header symbols).
+    sync and header vectors (time domain, cyclic prefixes removed: the two sync symbols and the
+    HEADER_SYMBOLS header symbols).
 
     Per frame: the carrier frequency offset from this frame's own sync words, the channel
     estimate from the second sync word (smoothed), the header decoded from the matched-filtered
@@ -181,7 +179,7 @@ class HeaderDecoder:
 
     The CFO is not corrected on the sample stream by a held estimate (gr-digital's receivers do
     that): a false trigger inside a payload would change it for the rest of that frame. Here a
-    trigger the demultiplexer does not take cannot touch any frame.
+    trigger inside a frame cannot touch it.
     """
 
     def __init__(self):

@@ -1,79 +1,84 @@
 #!/usr/bin/env python3
-"""The receiver's per-frame block on its own, fed as the header/payload demultiplexer feeds it."""
+"""The receiver's per-frame block on its own: samples and triggers in, payload carriers out."""
 import numpy as np
 import pmt
 from gnuradio import blocks, gr, gr_unittest
 
 from gnuradio.semcom import ofdm_analog_tx, ofdm_frame_sync
 from gnuradio.semcom import ofdm_params as P
+from gnuradio.semcom.ofdm_frame_sync import FRAME_START, SYMBOL
 
 DATA = np.array(P.OCCUPIED[0]) + P.FFT_LEN // 2
 CHANNEL = [1.0, 0.3 + 0.2j, 0.1j]
-# what a carrier meets from the transmitter's IFFT and amplitude to the receiver's FFT
-GAIN = P.FFT_LEN * P.TX_SCALE * np.fft.fftshift(np.fft.fft(CHANNEL, P.FFT_LEN))
+EARLY = 8  # each trigger this many samples early: the FFT window starts inside the cyclic prefix
+# what a carrier meets from the transmitter's IFFT and amplitude to the receiver's FFT, the early
+# window included
+GAIN = (P.FFT_LEN * P.TX_SCALE * np.fft.fftshift(np.fft.fft(CHANNEL, P.FFT_LEN))
+        * np.exp(-2j * np.pi * (np.arange(P.FFT_LEN) - P.FFT_LEN // 2) * EARLY / P.FFT_LEN))
 
 
-def frames(symbols, seed=0):
-    """Frames of the given payload OFDM symbols through the transmitter and a 3-tap channel, cut
-    as the demultiplexer cuts them: (sync and header vectors, payload vectors, the payload as
-    sent on the data carriers)."""
-    rng = np.random.default_rng(seed)
-    packets = [(rng.standard_normal((n * len(DATA), 2)) / np.sqrt(2)).view(np.complex128)[:, 0] for n in symbols]
+class chunker(gr.sync_block):
+    """Passes items on in chunks of random sizes (1 to 700), as a socket might deliver them."""
+
+    def __init__(self, dtype, seed):
+        gr.sync_block.__init__(self, "chunker", [dtype], [dtype])
+        self.rng = np.random.default_rng(seed)
+
+    def work(self, input_items, output_items):
+        n = min(len(output_items[0]), int(self.rng.integers(1, 701)))
+        output_items[0][:n] = input_items[0][:n]
+        return n
+
+
+def bursts(packets):
+    """The packets through the transmitter and a 3-tap channel: the samples, and where each burst starts."""
     tb = gr.top_block()
-    tx, bursts = ofdm_analog_tx(), blocks.vector_sink_c()
+    tx, sink = ofdm_analog_tx(), blocks.vector_sink_c()
     src = blocks.vector_source_c(np.concatenate(packets).astype(np.complex64).tolist())
     tagger = blocks.stream_to_tagged_stream(gr.sizeof_gr_complex, 1, len(packets[0]), P.LEN_TAG)
-    tb.connect(src, tagger, tx, bursts)
+    tb.connect(src, tagger, tx, sink)
     tb.run()
-    air = np.convolve(np.asarray(bursts.data()), CHANNEL)
-    step, out = P.FFT_LEN + P.CP_LEN, []
-    starts = [t.offset for t in bursts.tags() if pmt.symbol_to_string(t.key) == P.LEN_TAG]
-    for start, n, packet in zip(starts, symbols, packets):
-        vectors = np.array([air[start + m * step + P.CP_LEN:start + (m + 1) * step] for m in range(4 + n)], np.complex64)
-        out.append((vectors[:4], vectors[4:], packet.reshape(n, len(DATA))))
-    return out
+    air = np.convolve(np.asarray(sink.data()), CHANNEL).astype(np.complex64)
+    return air, [t.offset for t in sink.tags() if pmt.symbol_to_string(t.key) == P.LEN_TAG]
 
 
 class qa_ofdm_frame_sync(gr_unittest.TestCase):
 
-    def test_001_headers_then_payloads_bad_ones_dropped_and_counted(self):
-        cut = frames([22, 22, 22, 22, 22])
-        noise = np.random.default_rng(9).standard_normal((4, P.FFT_LEN, 2)).view(np.complex128)[..., 0] * 0.01
-        headers, payloads, tags, offset = [], [], [], 0
-        for seq, (header, payload, _) in enumerate(cut):
-            if seq == 3:  # a false trigger: noise where a header should be, and no payload after it
-                headers.append(noise.astype(np.complex64))
-            headers.append(header)
-            if seq == 2:
-                payload = payload.copy()
-                payload[4, 7] = np.nan
-            # the demultiplexer tags each payload with the fields of the header_data message
-            tags.append(gr.tag_utils.python_to_tag((offset, pmt.intern(P.NUM_TAG), pmt.from_long(seq))))
-            payloads.append(payload)
-            offset += len(payload)
+    def test_001_frames_cut_at_their_triggers_bad_ones_dropped_and_counted(self):
+        rng = np.random.default_rng(0)
+        n = 22 * len(DATA)
+        packets = [(rng.standard_normal((n, 2)) / np.sqrt(2)).view(np.complex128)[:, 0] for _ in range(6)]
+        air, starts = bursts(packets)
+        self.assertEqual(starts[0], 0)  # the first frame's trigger reaches back before the stream
+        trigger = np.zeros(len(air), np.uint8)
+        trigger[np.array(starts) + FRAME_START - EARLY] = 1
+        header_end = starts[2] + 4 * SYMBOL
+        trigger[header_end + 5 * SYMBOL] = 1  # inside frame 2's payload: passed over
+        gap = starts[3] - P.GAP
+        air[gap:starts[3]] = (rng.standard_normal((P.GAP, 2)) * 0.01).view(np.complex128)[:, 0]
+        trigger[gap + 100] = 1  # noise where a header should be
+        air[starts[3] + 7 * SYMBOL + 20] = np.nan  # in frame 3's payload: dropped
         tb = gr.top_block()
-        header_src = blocks.vector_source_c(np.concatenate(headers).ravel().tolist(), False, P.FFT_LEN)
-        payload_src = blocks.vector_source_c(np.concatenate(payloads).ravel().tolist(), False, P.FFT_LEN, tags)
-        sync, sink, messages = ofdm_frame_sync(), blocks.vector_sink_c(P.FFT_LEN), blocks.message_debug()
-        tb.connect(header_src, (sync, 0))
-        tb.connect(payload_src, (sync, 1))
+        sync, sink = ofdm_frame_sync(), blocks.vector_sink_c(P.FFT_LEN)
+        chunks = chunker(np.complex64, 1), chunker(np.uint8, 2)  # Python blocks: held while connected
+        tb.connect(blocks.vector_source_c(air.tolist()), chunks[0], (sync, 0))
+        tb.connect(blocks.vector_source_b(trigger.tolist()), chunks[1], (sync, 1))
         tb.connect(sync, sink)
-        tb.msg_connect(sync, "header_data", messages, "store")
         tb.run()
-        self.assertEqual((sync.headers_ok, sync.headers_failed), (5, 1))
-        self.assertEqual((sync.frames_out, sync.frames_dropped), (4, 1))
-        replies = [messages.get_message(i) for i in range(messages.num_messages())]
-        self.assertEqual([pmt.is_dict(m) for m in replies], [True, True, True, False, True, True])
+        self.assertEqual((sync.headers_ok, sync.headers_failed), (6, 1))
+        self.assertEqual((sync.frames_out, sync.frames_dropped), (5, 1))
         got = np.asarray(sink.data(), np.complex64).reshape(-1, P.FFT_LEN)
-        starts = {pmt.to_long(t.value): t.offset for t in sink.tags() if pmt.symbol_to_string(t.key) == P.NUM_TAG}
-        snrs = [pmt.to_double(t.value) for t in sink.tags() if pmt.symbol_to_string(t.key) == P.SNR_TAG]
-        self.assertEqual(sorted(starts), [0, 1, 3, 4])
-        for seq in starts:
-            sent = cut[seq][2]
-            frame = got[starts[seq]:starts[seq] + len(sent)]
-            np.testing.assert_allclose(frame[:, DATA] / GAIN[DATA], sent, atol=1e-3)
-        self.assertEqual(len(snrs), 4)
-        self.assertGreater(min(snrs), 40.0)  # a noiseless channel: only rounding
+        tags = {}
+        for t in sink.tags():
+            tags.setdefault(pmt.symbol_to_string(t.key), []).append((t.offset, pmt.to_python(t.value)))
+        self.assertEqual([seq for _, seq in tags[P.NUM_TAG]], [0, 1, 2, 4, 5])
+        self.assertEqual([length for _, length in tags[P.LEN_TAG]], [n] * 5)
+        self.assertEqual([frame_len for _, frame_len in tags[P.FRAME_TAG]], [22] * 5)
+        for at, seq in tags[P.NUM_TAG]:
+            sent = packets[seq].reshape(22, len(DATA))
+            np.testing.assert_allclose(got[at:at + 22, DATA] / GAIN[DATA], sent, atol=1e-3)
+        self.assertEqual(len(got), 5 * 22)
+        self.assertGreater(min(snr for _, snr in tags[P.SNR_TAG]), 40.0)  # a noiseless channel: only rounding
 
 
 if __name__ == "__main__":

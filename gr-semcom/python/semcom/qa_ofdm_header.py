@@ -85,9 +85,8 @@ class qa_ofdm_header(gr_unittest.TestCase):
         nan[2, 5] = np.nan
         self.assertIsNone(decoder.parse(nan))
         self.assertEqual(decoder.headers_failed, 2)
-        message = decoded[3].message()  # what the demultiplexer gets, and tags the payload with
-        fields = {key: pmt.to_python(pmt.dict_ref(message, pmt.intern(key), pmt.PMT_NIL))
-                  for key in (P.LEN_TAG, P.FRAME_TAG, P.NUM_TAG, P.CFO_TAG)}
+        tags = {pmt.symbol_to_string(key): value for key, value in decoded[3].tags()}  # the payload's
+        fields = {key: pmt.to_python(tags[key]) for key in (P.LEN_TAG, P.FRAME_TAG, P.NUM_TAG, P.CFO_TAG)}
         self.assertEqual(fields, {P.LEN_TAG: 1003, P.FRAME_TAG: 21, P.NUM_TAG: 3, P.CFO_TAG: decoded[3].cfo})
 
     def test_007_shortcut_decisions_equal_the_exhaustive_search(self):
