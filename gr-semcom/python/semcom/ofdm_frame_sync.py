@@ -72,7 +72,7 @@ class ofdm_frame_sync(gr.basic_block):
         base = self.nitems_read(0)
         n = min(len(input_items[0]), len(input_items[1]))
         samples, out = input_items[0][:n], output_items[0]
-        scan, produced, need, lead = self._scan - base, 0, 0, 0
+        scan, produced, lead = self._scan - base, 0, 0
         for t in (np.flatnonzero(input_items[1][scan:n]) + scan).tolist():
             t += lead
             if t < scan:  # inside the frame just taken
@@ -93,7 +93,7 @@ class ofdm_frame_sync(gr.basic_block):
                     scan = t + 1
                     continue
             end = start + (HEADER_VECTORS + header.frame_len) * SYMBOL
-            if end > n or produced + header.frame_len > len(out):
+            if end > n or produced + header.frame_len > len(out):  # wait for the rest, or for room
                 self._pending, scan, need = (base + t, header), t, end
                 break
             self._pending, scan = None, end
@@ -110,10 +110,10 @@ class ofdm_frame_sync(gr.basic_block):
             self.frames_out += 1
             produced += header.frame_len
         else:
-            scan = max(scan, n)
+            scan, need = max(scan, n), n + 1
         # keep the samples a trigger still to come may reach back to
         used = min(max(scan - FRAME_START, lead), n)
         self.consume_each(used - lead)
         self._scan = base + scan
-        self._need = max(need, n + 1) - used
+        self._need = need - used
         return produced

@@ -42,12 +42,16 @@ def bursts(packets):
     return air, [t.offset for t in sink.tags() if pmt.symbol_to_string(t.key) == P.LEN_TAG]
 
 
+def random_packets(rng, count, n):
+    return [(rng.standard_normal((n, 2)) / np.sqrt(2)).view(np.complex128)[:, 0] for _ in range(count)]
+
+
 class qa_ofdm_frame_sync(gr_unittest.TestCase):
 
     def test_001_frames_cut_at_their_triggers_bad_ones_dropped_and_counted(self):
         rng = np.random.default_rng(0)
         n = 22 * len(DATA)
-        packets = [(rng.standard_normal((n, 2)) / np.sqrt(2)).view(np.complex128)[:, 0] for _ in range(6)]
+        packets = random_packets(rng, 6, n)
         air, starts = bursts(packets)
         self.assertEqual(starts[0], 0)  # the first frame's trigger reaches back before the stream
         trigger = np.zeros(len(air), np.uint8)
@@ -79,6 +83,22 @@ class qa_ofdm_frame_sync(gr_unittest.TestCase):
             np.testing.assert_allclose(got[at:at + 22, DATA] / GAIN[DATA], sent, atol=1e-3)
         self.assertEqual(len(got), 5 * 22)
         self.assertGreater(min(snr for _, snr in tags[P.SNR_TAG]), 40.0)  # a noiseless channel: only rounding
+
+    def test_002_frames_that_wait_for_output_room_are_not_lost_at_the_end(self):
+        packets = random_packets(np.random.default_rng(1), 8, 22 * len(DATA))
+        air, starts = bursts(packets)
+        trigger = np.zeros(len(air), np.uint8)
+        trigger[np.array(starts) + FRAME_START - EARLY] = 1
+        tb = gr.top_block()
+        sync, sink = ofdm_frame_sync(), blocks.vector_sink_c(P.FFT_LEN)
+        sync.set_max_noutput_items(P.LONGEST_PAYLOAD)  # room for 3 of these frames a call: 8 arrive at once
+        tb.connect(blocks.vector_source_c(air.tolist()), (sync, 0))
+        tb.connect(blocks.vector_source_b(trigger.tolist()), (sync, 1))
+        tb.connect(sync, sink)
+        tb.run()
+        self.assertEqual((sync.headers_ok, sync.frames_out), (8, 8))
+        seqs = [pmt.to_long(t.value) for t in sink.tags() if pmt.symbol_to_string(t.key) == P.NUM_TAG]
+        self.assertEqual(seqs, list(range(8)))
 
 
 if __name__ == "__main__":

@@ -11,7 +11,7 @@ from gnuradio.semcom.fragments import fragment_sizes
 
 
 def frame_vectors(cfo: float, header: np.ndarray, snr_db: float = 40.0, seed: int = 0) -> np.ndarray:
-    """The sync and header symbols of one frame as the demultiplexer hands them on (time domain,
+    """The sync and header symbols of one frame as ofdm_frame_sync cuts them (time domain,
     prefixes removed), through a 3-tap channel with ``cfo`` subcarrier spacings of offset."""
     rng = np.random.default_rng(seed)
     words = [np.array(w) for w in P.sync_words()]
