@@ -32,8 +32,9 @@ class ofdm_frame_sync(gr.basic_block):
     At each trigger the ``HeaderDecoder`` measures the frame's CFO and channel from its sync words
     and decodes its header; ``ofdm_phase_tracker.track`` then takes the CFO and the phase drift
     out of the payload. A header that fails its check is counted (``headers_failed``) and the
-    search goes on at the next trigger; a payload holding NaN or Inf is dropped and counted
-    (``frames_dropped``). Triggers inside an accepted frame are passed over.
+    search goes on at the next trigger; a payload holding NaN or Inf, or cut short by the end of
+    the stream, is dropped and counted (``frames_dropped``). Triggers inside an accepted frame are
+    passed over.
 
     It takes the place of gr-digital's ``header_payload_demux``, which hands a header over, then
     spins until a message answers it: in the flowgraphs that cost a thread of CPU while the Python
@@ -64,6 +65,12 @@ class ofdm_frame_sync(gr.basic_block):
     @property
     def headers_failed(self) -> int:
         return self.decoder.headers_failed
+
+    def stop(self):
+        if self._pending:  # the stream ended inside this frame
+            self.frames_dropped += 1
+            self._pending = None
+        return True
 
     def forecast(self, noutput_items, ninputs):
         return [self._need] * ninputs

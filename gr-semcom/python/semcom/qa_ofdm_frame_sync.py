@@ -96,9 +96,24 @@ class qa_ofdm_frame_sync(gr_unittest.TestCase):
         tb.connect(blocks.vector_source_b(trigger.tolist()), (sync, 1))
         tb.connect(sync, sink)
         tb.run()
-        self.assertEqual((sync.headers_ok, sync.frames_out), (8, 8))
+        self.assertEqual((sync.headers_ok, sync.frames_out, sync.frames_dropped), (8, 8, 0))
         seqs = [pmt.to_long(t.value) for t in sink.tags() if pmt.symbol_to_string(t.key) == P.NUM_TAG]
         self.assertEqual(seqs, list(range(8)))
+
+    def test_003_a_frame_cut_short_by_the_end_of_the_stream_is_counted(self):
+        packets = random_packets(np.random.default_rng(2), 3, 22 * len(DATA))
+        air, starts = bursts(packets)
+        air = air[:starts[2] + 10 * SYMBOL]  # the last frame ends inside its payload
+        trigger = np.zeros(len(air), np.uint8)
+        trigger[np.array(starts) + FRAME_START - EARLY] = 1
+        tb = gr.top_block()
+        sync, sink = ofdm_frame_sync(), blocks.vector_sink_c(P.FFT_LEN)
+        tb.connect(blocks.vector_source_c(air.tolist()), (sync, 0))
+        tb.connect(blocks.vector_source_b(trigger.tolist()), (sync, 1))
+        tb.connect(sync, sink)
+        tb.run()
+        self.assertEqual((sync.headers_ok, sync.frames_out, sync.frames_dropped), (3, 2, 1))
+        self.assertEqual(len(sink.data()), 2 * 22 * P.FFT_LEN)
 
 
 if __name__ == "__main__":
