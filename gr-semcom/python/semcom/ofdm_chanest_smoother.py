@@ -26,9 +26,9 @@ _ACTIVE, _PROJECTOR = projection()
 
 
 def smooth(taps: np.ndarray) -> np.ndarray:
-    """A channel estimate (FFT_LEN bins, FFT-shifted) projected onto CP-long impulse responses;
-    zero off the active carriers."""
-    out = np.zeros(len(taps), np.complex64)
-    out[_ACTIVE] = _PROJECTOR @ taps[_ACTIVE]
+    """Channel estimates (FFT_LEN bins, FFT-shifted; one or a stack) projected onto CP-long
+    impulse responses; zero off the active carriers."""
+    out = np.zeros(taps.shape, np.complex64)
+    out[..., _ACTIVE] = taps[..., _ACTIVE] @ _PROJECTOR.T
     return out
 

@@ -15,6 +15,7 @@ HEADER_VECTORS = 2 + P.HEADER_SYMBOLS  # the sync words and the header
 TRIGGER_LAG = P.CP_LEN // 2  # the smoothing of the trigger's metric: a boxcar of CP_LEN taps
 # a trigger marks its frame a symbol (plus the metric's smoothing) after the frame's first sample
 FRAME_START = SYMBOL + TRIGGER_LAG
+HEADER_SAMPLES = HEADER_VECTORS * SYMBOL
 _SNR_KEY = pmt.intern(P.SNR_TAG)
 
 
@@ -30,7 +31,7 @@ class ofdm_frame_sync(gr.basic_block):
     ``frame_len``, ``packet_num``, ``cfo``, the channel taps) and its SNR (``snr_db``).
 
     At each trigger the ``HeaderDecoder`` measures the frame's CFO and channel from its sync words
-    and decodes its header; ``ofdm_phase_tracker.track`` then takes the CFO and the phase drift
+    and decodes its header (every trigger that has arrived in one batch); ``ofdm_phase_tracker.track`` then takes the CFO and the phase drift
     out of the payload. A header that fails its check is counted (``headers_failed``) and the
     search goes on at the next trigger; a payload holding NaN or Inf, or cut short by the end of
     the stream, is dropped and counted (``frames_dropped``). Triggers inside an accepted frame are
@@ -53,58 +54,62 @@ class ofdm_frame_sync(gr.basic_block):
         # times the output multiple, room for two of the longest frames.
         self.set_relative_rate(1, SYMBOL)
         self.decoder = HeaderDecoder()
-        self.frames_out = self.frames_dropped = 0
+        self.headers_ok = self.headers_failed = self.frames_out = self.frames_dropped = 0
         self._scan = 0  # absolute sample index from which the triggers are still to be looked at
-        self._pending: tuple[int, FrameHeader] | None = None  # a decoded header whose payload is not all in
+        # Headers decoded ahead, by their trigger's absolute index: every trigger whose header is
+        # in is decoded in one batch, though a frame taken may turn some into triggers inside it.
+        self._headers: dict[int, FrameHeader | None] = {}
         self._need = FRAME_START + 1  # input samples the next call needs
 
-    @property
-    def headers_ok(self) -> int:
-        return self.decoder.headers_ok
-
-    @property
-    def headers_failed(self) -> int:
-        return self.decoder.headers_failed
-
     def stop(self):
-        if self._pending:  # the stream ended inside this frame
+        if self._headers.get(self._scan):  # the stream ended inside this frame
+            self.headers_ok += 1
             self.frames_dropped += 1
-            self._pending = None
+        self._headers.clear()
         return True
 
     def forecast(self, noutput_items, ninputs):
         return [self._need] * ninputs
+
+    def _decode_ahead(self, samples: np.ndarray, base: int, triggers: list[int]) -> None:
+        todo = [t for t in triggers if base + t not in self._headers and t - FRAME_START + HEADER_SAMPLES <= len(samples)]
+        if todo:
+            windows = np.stack([symbols(samples[t - FRAME_START:t - FRAME_START + HEADER_SAMPLES]) for t in todo])
+            self._headers.update(zip((base + t for t in todo), self.decoder.parse(windows)))
 
     def general_work(self, input_items, output_items):
         base = self.nitems_read(0)
         n = min(len(input_items[0]), len(input_items[1]))
         samples, out = input_items[0][:n], output_items[0]
         scan, produced, lead = self._scan - base, 0, 0
-        for t in (np.flatnonzero(input_items[1][scan:n]) + scan).tolist():
-            t += lead
+        triggers = (np.flatnonzero(input_items[1][scan:n]) + scan).tolist()
+        if triggers and triggers[0] < FRAME_START:  # a frame right at the start of the stream, its trigger a
+            lead = FRAME_START - triggers[0]  # little early: silence before it, as a delay line would hold
+            samples = np.concatenate([np.zeros(lead, np.complex64), samples])
+            base, n, scan, triggers = base - lead, n + lead, scan + lead, [t + lead for t in triggers]
+        self._decode_ahead(samples, base, triggers)
+        for t in triggers:
             if t < scan:  # inside the frame just taken
+                self._headers.pop(base + t, None)
                 continue
             start = t - FRAME_START
-            if start < 0:  # a frame right at the start of the stream, its trigger a little early:
-                lead = -start  # silence before it, as a delay line would hold
-                samples = np.concatenate([np.zeros(lead, np.complex64), samples])
-                base, n, t, scan, start = base - lead, n + lead, t + lead, scan + lead, 0
-            if self._pending and self._pending[0] == base + t:
-                header = self._pending[1]
-            else:
-                if start + HEADER_VECTORS * SYMBOL > n:
-                    scan, need = t, start + HEADER_VECTORS * SYMBOL
-                    break
-                header = self.decoder.parse(symbols(samples[start:start + HEADER_VECTORS * SYMBOL]))
-                if header is None:
-                    scan = t + 1
-                    continue
-            end = start + (HEADER_VECTORS + header.frame_len) * SYMBOL
-            if end > n or produced + header.frame_len > len(out):  # wait for the rest, or for room
-                self._pending, scan, need = (base + t, header), t, end
+            if base + t not in self._headers:  # its header is not all in
+                scan, need = t, start + HEADER_SAMPLES
                 break
-            self._pending, scan = None, end
-            payload = symbols(samples[start + HEADER_VECTORS * SYMBOL:end])
+            header = self._headers[base + t]
+            if header is None:
+                self.headers_failed += 1
+                del self._headers[base + t]
+                scan = t + 1
+                continue
+            end = start + HEADER_SAMPLES + header.frame_len * SYMBOL
+            if end > n or produced + header.frame_len > len(out):  # wait for the rest, or for room
+                scan, need = t, end
+                break
+            del self._headers[base + t]
+            self.headers_ok += 1
+            scan = end
+            payload = symbols(samples[start + HEADER_SAMPLES:end])
             if not np.isfinite(payload).all():
                 self.frames_dropped += 1
                 continue

@@ -167,15 +167,14 @@ class FrameHeader(NamedTuple):
 
 
 class HeaderDecoder:
-    """Frame synchronisation after the Schmidl-Cox trigger, and the header, from one frame's
-    sync and header vectors (time domain, cyclic prefixes removed: the two sync symbols and the
-    HEADER_SYMBOLS header symbols).
+    """Frame synchronisation after the Schmidl-Cox trigger, and the header, from frames' sync and
+    header vectors (time domain, cyclic prefixes removed: the two sync symbols and the
+    HEADER_SYMBOLS header symbols), many frames at once.
 
     Per frame: the carrier frequency offset from this frame's own sync words, the channel
     estimate from the second sync word (smoothed), the header decoded from the matched-filtered
     carriers; then the channel estimate sharpened by the decoded header (once it decodes, its
     symbols are known: sync word and both header symbols averaged carry a third of the noise).
-    A header that fails its check or holds NaN/Inf is counted (``headers_failed``).
 
     The CFO is not corrected on the sample stream by a held estimate (gr-digital's receivers do
     that): a false trigger inside a payload would change it for the rest of that frame. Here a
@@ -193,11 +192,11 @@ class HeaderDecoder:
         self._active = np.flatnonzero(sync2)
         self._pilots = np.array(P.PILOT_SYMBOLS[:P.HEADER_SYMBOLS], np.complex64)  # pilot sets 0, 1
         self._offsets = np.arange(-self._pairs.min(), P.FFT_LEN - 1 - self._pairs.max())  # shifts within the FFT
-        self.headers_ok = self.headers_failed = 0
+        self._shifted = self._pairs[None] + self._offsets[:, None]  # the pairs at every shift
 
-    def synchronise(self, vectors: np.ndarray) -> tuple[float, np.ndarray]:
-        """The frame's carrier frequency offset in subcarrier spacings, and its vectors (time
-        domain) as carriers with that offset taken out (FFT-shifted).
+    def synchronise(self, frames: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Each frame's carrier frequency offset in subcarrier spacings, and its vectors (time
+        domain, frames x vectors x FFT_LEN) as carriers with that offset taken out (FFT-shifted).
 
         The first sync word's halves repeat with a sign flip (odd carriers), rotated by pi times
         the fraction of a spacing. The whole spacings: the carrier shift at which the products of
@@ -205,14 +204,14 @@ class HeaderDecoder:
         same on neighbours, cancels in them (the words carry the same signs, so the products of
         the two words, Schmidl and Cox's metric, would not tell shifts by two carriers apart).
         A whole spacing moves the carriers by one bin and turns each symbol by 2 pi 80/64."""
-        fraction = float(np.angle(-np.vdot(vectors[0, :P.FFT_LEN // 2], vectors[0, P.FFT_LEN // 2:]))) / np.pi
-        spectra = carriers(derotate(vectors, fraction, 0))
-        neighbours = spectra[1, :-1].conj() * spectra[1, 1:]
-        match = np.abs(neighbours[self._pairs[None] + self._offsets[:, None]] @ self._expected)
-        whole = int(self._offsets[int(np.argmax(match))])
-        if whole:
-            turn = np.exp(-2j * np.pi * whole * (P.FFT_LEN + P.CP_LEN) / P.FFT_LEN * np.arange(len(vectors)))
-            spectra = np.roll(spectra, -whole, axis=1) * turn[:, None]
+        half = P.FFT_LEN // 2
+        fraction = np.angle(-(frames[:, 0, :half].conj() * frames[:, 0, half:]).sum(1)) / np.pi
+        spectra = carriers(derotate(frames, fraction, 0))
+        neighbours = spectra[:, 1, :-1].conj() * spectra[:, 1, 1:]
+        whole = self._offsets[np.abs(neighbours[:, self._shifted] @ self._expected).argmax(1)]
+        turn = np.exp(-2j * np.pi * (P.FFT_LEN + P.CP_LEN) / P.FFT_LEN * np.outer(whole, np.arange(frames.shape[1])))
+        shift = (np.arange(P.FFT_LEN) + whole[:, None]) % P.FFT_LEN  # bin k comes from bin k + whole
+        spectra = np.take_along_axis(spectra, shift[:, None, :], 2) * turn[..., None].astype(np.complex64)
         return fraction + whole, spectra
 
     def common_phase(self, matched: np.ndarray) -> np.ndarray:
@@ -221,33 +220,38 @@ class HeaderDecoder:
         1.3 rad), from its matched-filtered carriers (data, then pilots): squaring strips the
         BPSK data, the pilots settle the sign."""
         n_data = len(P.OCCUPIED[0])
-        rotation = np.exp(-0.5j * np.angle((matched[:, :n_data] ** 2).sum(1)))
-        flipped = (rotation * (matched[:, n_data:] * self._pilots.conj()).sum(1)).real < 0
+        rotation = np.exp(-0.5j * np.angle((matched[..., :n_data] ** 2).sum(-1)))
+        flipped = (rotation * (matched[..., n_data:] * self._pilots.conj()).sum(-1)).real < 0
         return np.where(flipped, -rotation, rotation).astype(np.complex64)
 
-    def parse(self, vectors: np.ndarray) -> FrameHeader | None:
-        """The header of one frame's sync and header vectors (time domain), or None."""
-        if not np.isfinite(vectors).all():
-            self.headers_failed += 1
-            return None
-        cfo, spectra = self.synchronise(vectors)
-        raw = np.zeros(P.FFT_LEN, np.complex64)
-        raw[self._active] = spectra[1, self._active] / self._sync2[self._active]
+    def parse(self, frames: np.ndarray) -> list[FrameHeader | None]:
+        """The header of each frame (frames x sync and header vectors x FFT_LEN, time domain), or
+        None where it fails its check or holds NaN/Inf. One pass of array operations for all of
+        them: per frame, the Python around each numpy call cost more than the arithmetic."""
+        finite = np.isfinite(frames).all((1, 2))
+        frames = np.where(finite[:, None, None], frames, 0)
+        cfo, spectra = self.synchronise(frames)
+        raw = np.zeros((len(frames), P.FFT_LEN), np.complex64)
+        raw[:, self._active] = spectra[:, 1, self._active] / self._sync2[self._active]
         taps = smooth(raw)
         n_data = len(P.OCCUPIED[0])
-        rx = spectra[2:][:, self._bins]  # (HEADER_SYMBOLS, data + pilot carriers)
-        matched = rx * taps[self._bins].conj()
-        rotation = self.common_phase(matched)[:, None]
+        rx = spectra[:, 2:][..., self._bins]  # (frames, HEADER_SYMBOLS, data + pilot carriers)
+        matched = rx * taps[:, None, self._bins].conj()
+        rotation = self.common_phase(matched)[..., None]
+        soft = (matched[..., :n_data] * rotation).real.reshape(len(frames), -1)
         rx = rx * rotation
-        fields = decode((matched[:, :n_data] * rotation).real.ravel())
-        if fields is None:
-            self.headers_failed += 1
-            return None
-        length, seq = fields
-        self.headers_ok += 1
-        known = np.concatenate([encode(length, seq).reshape(P.HEADER_SYMBOLS, n_data), self._pilots], 1)
-        raw[self._bins] = (raw[self._bins] + (rx / known).sum(0)) / (1 + P.HEADER_SYMBOLS)
-        return FrameHeader(length, seq, cfo, smooth(raw))
+        headers: list[FrameHeader | None] = []
+        for i, fields in enumerate(decode(word) if ok else None for word, ok in zip(soft, finite)):
+            if fields is None:
+                headers.append(None)
+                continue
+            known = np.concatenate([encode(*fields).reshape(P.HEADER_SYMBOLS, n_data), self._pilots], 1)
+            raw[i, self._bins] = (raw[i, self._bins] + (rx[i] / known).sum(0)) / (1 + P.HEADER_SYMBOLS)
+            headers.append(FrameHeader(*fields, float(cfo[i]), raw[i]))
+        decoded = [i for i, h in enumerate(headers) if h]
+        for i, taps in zip(decoded, smooth(raw[decoded])):
+            headers[i] = headers[i]._replace(taps=taps)
+        return headers
 
 
 _LEN_KEY = pmt.intern(P.LEN_TAG)
@@ -257,16 +261,17 @@ _HEADER_KEYS = [pmt.intern(key) for key in (P.LEN_TAG, P.FRAME_TAG, P.NUM_TAG, P
 _SHIFT = np.fft.fftshift(np.arange(P.FFT_LEN))
 
 
-def derotate(vectors: np.ndarray, cfo: float, first: int) -> np.ndarray:
-    """OFDM symbols ``first``, ``first`` + 1, ... of a frame (time domain, prefixes removed) with
-    a CFO of ``cfo`` subcarrier spacings taken out, in one phase reference for the whole frame:
-    every symbol's phase counts the prefixes before it."""
-    step = -2j * np.pi * cfo / P.FFT_LEN  # phase per sample; separable over (symbol, sample)
-    per_symbol = np.exp(step * (P.FFT_LEN + P.CP_LEN) * (first + np.arange(len(vectors))))
+def derotate(vectors: np.ndarray, cfo, first: int) -> np.ndarray:
+    """OFDM symbols ``first``, ``first`` + 1, ... of a frame (time domain, prefixes removed; or of
+    several frames, one ``cfo`` each) with a CFO of ``cfo`` subcarrier spacings taken out, in one
+    phase reference for the whole frame: every symbol's phase counts the prefixes before it."""
+    step = (-2j * np.pi / P.FFT_LEN) * np.asarray(cfo, np.float64)[..., None]  # phase per sample
+    # separable over (symbol, sample)
+    per_symbol = np.exp(step * (P.FFT_LEN + P.CP_LEN) * (first + np.arange(vectors.shape[-2])))
     per_sample = np.exp(step * np.arange(P.FFT_LEN))
-    return vectors * np.outer(per_symbol, per_sample).astype(np.complex64)
+    return vectors * (per_symbol[..., :, None] * per_sample[..., None, :]).astype(np.complex64)
 
 
 def carriers(vectors: np.ndarray) -> np.ndarray:
     """OFDM symbols (time domain, prefixes removed) to their carriers in FFT-shifted order."""
-    return np.fft.fft(vectors, axis=1)[:, _SHIFT]
+    return np.fft.fft(vectors, axis=-1)[..., _SHIFT]
