@@ -240,18 +240,13 @@ class HeaderDecoder:
         rotation = self.common_phase(matched)[..., None]
         soft = (matched[..., :n_data] * rotation).real.reshape(len(frames), -1)
         rx = rx * rotation
-        headers: list[FrameHeader | None] = []
-        for i, fields in enumerate(decode(word) if ok else None for word, ok in zip(soft, finite)):
-            if fields is None:
-                headers.append(None)
-                continue
-            known = np.concatenate([encode(*fields).reshape(P.HEADER_SYMBOLS, n_data), self._pilots], 1)
+        fields = [decode(word) if ok else None for word, ok in zip(soft, finite)]
+        decoded = [i for i, f in enumerate(fields) if f]
+        for i in decoded:
+            known = np.concatenate([encode(*fields[i]).reshape(P.HEADER_SYMBOLS, n_data), self._pilots], 1)
             raw[i, self._bins] = (raw[i, self._bins] + (rx[i] / known).sum(0)) / (1 + P.HEADER_SYMBOLS)
-            headers.append(FrameHeader(*fields, float(cfo[i]), raw[i]))
-        decoded = [i for i, h in enumerate(headers) if h]
-        for i, taps in zip(decoded, smooth(raw[decoded])):
-            headers[i] = headers[i]._replace(taps=taps)
-        return headers
+        taps = dict(zip(decoded, smooth(raw[decoded])))
+        return [FrameHeader(*f, float(cfo[i]), taps[i]) if f else None for i, f in enumerate(fields)]
 
 
 _LEN_KEY = pmt.intern(P.LEN_TAG)
