@@ -31,8 +31,8 @@ class ofdm_frame_sync(gr.basic_block):
     ``frame_len``, ``packet_num``, ``cfo``, the channel taps) and its SNR (``snr_db``).
 
     At each trigger the ``HeaderDecoder`` measures the frame's CFO and channel from its sync words
-    and decodes its header (every trigger that has arrived in one batch); ``ofdm_phase_tracker.track`` then takes the CFO and the phase drift
-    out of the payload. A header that fails its check is counted (``headers_failed``) and the
+    and decodes its header (every trigger that has arrived, in one batch);
+    ``ofdm_phase_tracker.track`` then takes the CFO and the phase drift out of the payload. A header that fails its check is counted (``headers_failed``) and the
     search goes on at the next trigger; a payload holding NaN or Inf, or cut short by the end of
     the stream, is dropped and counted (``frames_dropped``). Triggers inside an accepted frame are
     passed over.
@@ -72,7 +72,9 @@ class ofdm_frame_sync(gr.basic_block):
         return [self._need] * ninputs
 
     def _decode_ahead(self, samples: np.ndarray, base: int, triggers: list[int]) -> None:
-        todo = [t for t in triggers if base + t not in self._headers and t - FRAME_START + HEADER_SAMPLES <= len(samples)]
+        """Decode, in one batch, every trigger's header that is all in and not decoded yet."""
+        last = len(samples) - HEADER_SAMPLES + FRAME_START  # the last trigger whose header is all in
+        todo = [t for t in triggers if t <= last and base + t not in self._headers]
         if todo:
             windows = np.stack([symbols(samples[t - FRAME_START:t - FRAME_START + HEADER_SAMPLES]) for t in todo])
             self._headers.update(zip((base + t for t in todo), self.decoder.parse(windows)))
