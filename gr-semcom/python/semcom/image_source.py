@@ -8,6 +8,8 @@ from gnuradio import gr
 from semcom import data
 from semcom.samples import load_samples
 
+from .packets import queue_images
+
 IMAGE_ID_TAG = "image_id"
 IMAGE_FILE_TAG = "image_file"
 
@@ -32,6 +34,7 @@ class image_source(gr.sync_block):
     def __init__(self, folder: str = "", size: int = 64, repeat: bool = False, limit: int = 0, offset: int = 0):
         self.images = load_images(folder, size, limit)
         gr.sync_block.__init__(self, "image_source", [], [(np.float32, 3 * size * size)])
+        queue_images(self, 1)
         self.repeat = repeat
         self.offset = offset
         self.flat = self.images.as_float().reshape(len(self.images), -1)

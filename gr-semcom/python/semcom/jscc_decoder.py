@@ -9,7 +9,7 @@ from semcom.runtime import Codec
 
 from . import ofdm_params as P
 from .image_source import IMAGE_ID_TAG
-from .packets import DropCounts, PacketReader
+from .packets import DropCounts, PacketReader, queue_images
 
 
 class jscc_decoder(DropCounts, gr.basic_block):
@@ -26,6 +26,7 @@ class jscc_decoder(DropCounts, gr.basic_block):
         h, w = self.codec.resolution
         gr.basic_block.__init__(self, "jscc_decoder", [np.complex64], [(np.float32, 3 * h * w)])
         self.set_tag_propagation_policy(gr.TPP_DONT)
+        queue_images(self, 1)
         self.snr_db = snr_db
         self.max_batch = max_batch
         self.reader = PacketReader(self.codec.symbols)

@@ -8,6 +8,7 @@ from gnuradio import gr
 from semcom.runtime import Codec
 
 from . import ofdm_params as P
+from .packets import queue_images
 
 
 class jscc_encoder(gr.interp_block):
@@ -25,6 +26,7 @@ class jscc_encoder(gr.interp_block):
         self.shape = (3, h, w)
         self.max_batch = max_batch
         self.set_max_noutput_items(k * max_batch)
+        queue_images(self, k)
 
     def work(self, input_items, output_items):
         k = self.codec.symbols

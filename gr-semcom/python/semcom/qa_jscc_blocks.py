@@ -7,9 +7,11 @@ from pathlib import Path
 import numpy as np
 import pmt
 from gnuradio import blocks, gr, gr_unittest
+from PIL import Image
 
 from gnuradio.semcom import image_sink, image_source, jscc_decoder, jscc_encoder, metrics_sink
 from gnuradio.semcom import ofdm_params as P
+from gnuradio.semcom.packets import QUEUE_IMAGES
 from semcom import metrics
 from semcom.runtime import Codec
 
@@ -99,6 +101,33 @@ class qa_jscc_blocks(gr_unittest.TestCase):
         self.assertEqual([r["same_person"] for r in right.records], [True, True])
         self.assertEqual([r["same_person"] for r in wrong.records], [False, False])
         self.assertGreater(min(r["psnr"] for r in right.records), 60)
+
+    def test_005_queued_images_are_coded_in_batches(self):
+        """Sources and model blocks queue up to QUEUE_IMAGES images on their outputs, so the next
+        block runs its network on many at once: 32 images take a few calls, not 32."""
+        folder = Path(self.tmp.name) / "faces"
+        folder.mkdir()
+        portraits = image_source().flat.reshape(-1, 3, 64, 64)
+        for i in range(32):
+            pixels = (portraits[i % len(portraits)].transpose(1, 2, 0) * 255).round().astype(np.uint8)
+            Image.fromarray(pixels).save(folder / f"{i:03d}.png")
+        src = image_source(str(folder))
+        enc, dec = jscc_encoder(MODEL), jscc_decoder(MODEL, snr_db=20.0)
+        batches = {"encode": [], "decode": []}
+        for block, name in ((enc, "encode"), (dec, "decode")):
+            run = getattr(block.codec, name)
+            setattr(block.codec, name, lambda x, *a, run=run, seen=batches[name]: seen.append(len(x)) or run(x, *a))
+        sink = blocks.vector_sink_f(3 * 64 * 64)
+        tb = gr.top_block()
+        tb.connect(src, enc, dec, sink)
+        tb.run()
+        self.assertGreaterEqual(QUEUE_IMAGES, 16)
+        self.assertEqual((sum(batches["encode"]), sum(batches["decode"])), (32, 32))
+        self.assertLessEqual(len(batches["encode"]), 4, batches)
+        self.assertLessEqual(len(batches["decode"]), 4, batches)
+        x = src.flat.reshape(32, 3, 64, 64)
+        out = np.asarray(sink.data(), np.float32).reshape(32, 3, 64, 64)
+        self.assertLess(np.abs(out - self.codec.decode(self.codec.encode(x), 20.0)).max(), 1e-4)
 
 
 if __name__ == "__main__":

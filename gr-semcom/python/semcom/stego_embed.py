@@ -8,6 +8,7 @@ from gnuradio import gr
 from semcom.keys import Stego
 
 from . import ofdm_params as P
+from .packets import queue_images
 
 PRIVATE_PREFIX = "private_"
 
@@ -36,6 +37,7 @@ class stego_embed(gr.sync_block):
         self.set_tag_propagation_policy(gr.TPP_DONT)
         self.set_output_multiple(k)
         self.set_max_noutput_items(k * max_batch)
+        queue_images(self, k)
 
     def work(self, input_items, output_items):
         if self.stego is None:

@@ -8,7 +8,7 @@ from gnuradio import gr
 from semcom.keys import Stego
 
 from . import ofdm_params as P
-from .packets import DropCounts, PacketReader
+from .packets import DropCounts, PacketReader, queue_images
 
 
 class stego_extract(DropCounts, gr.basic_block):
@@ -34,6 +34,7 @@ class stego_extract(DropCounts, gr.basic_block):
             return
         self.stego = Stego(key)
         self.set_output_multiple(self.stego.symbols)
+        queue_images(self, self.stego.symbols)
         self.max_batch = max_batch
         self.reader = PacketReader(self.stego.symbols)
         self.rng = np.random.default_rng(seed)  # for a key whose lost-information estimate is a sample
