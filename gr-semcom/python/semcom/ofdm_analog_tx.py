@@ -30,11 +30,10 @@ class ofdm_analog_tx(gr.hier_block2):
                                                        [sync1, sync2], P.LEN_TAG, True)
         ifft = fft.fft_vcc(P.FFT_LEN, False, (), True)
         prefixer = digital.ofdm_cyclic_prefixer(P.FFT_LEN, P.FFT_LEN + P.CP_LEN, rolloff, P.LEN_TAG)
-        shaper = digital.burst_shaper_cc([], 0, gap, False, P.LEN_TAG)
         amplitude = blocks.multiply_const_cc(scale)
-        self.bursts = burst_tagger()  # a Python block: the hier block must hold it
+        self.bursts = burst_tagger(gap)  # a Python block: the hier block must hold it
         for vectors in (allocator, ifft):
             vectors.set_min_output_buffer(2 * P.LONGEST_FRAME)
-        for samples in (prefixer, shaper, amplitude, self.bursts):
+        for samples in (prefixer, amplitude, self.bursts):
             samples.set_min_output_buffer(2 * P.LONGEST_BURST)
-        self.connect(self, self.header, allocator, ifft, prefixer, shaper, amplitude, self.bursts, self)
+        self.connect(self, self.header, allocator, ifft, prefixer, amplitude, self.bursts, self)

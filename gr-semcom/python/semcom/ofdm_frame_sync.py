@@ -59,7 +59,7 @@ class ofdm_frame_sync(gr.basic_block):
         # Headers decoded ahead, by their trigger's absolute index: every trigger whose header is
         # in is decoded in one batch, though a frame taken may turn some into triggers inside it.
         self._headers: dict[int, FrameHeader | None] = {}
-        self._need = FRAME_START + 1  # input samples the next call needs
+        self._need = (FRAME_START + 1, FRAME_START + 1)  # samples and triggers the next call needs
 
     def stop(self):
         if self._headers.get(self._scan):  # the stream ended inside this frame
@@ -69,7 +69,7 @@ class ofdm_frame_sync(gr.basic_block):
         return True
 
     def forecast(self, noutput_items, ninputs):
-        return [self._need] * ninputs
+        return list(self._need)
 
     def _decode_ahead(self, samples: np.ndarray, base: int, triggers: list[int]) -> None:
         """Decode, in one batch, every trigger's header that is all in and not decoded yet."""
@@ -79,17 +79,41 @@ class ofdm_frame_sync(gr.basic_block):
             windows = np.stack([symbols(samples[t - FRAME_START:t - FRAME_START + HEADER_SAMPLES]) for t in todo])
             self._headers.update(zip((base + t for t in todo), self.decoder.parse(windows)))
 
+    def _put_out(self, frames: list, out: np.ndarray) -> None:
+        """Takes each frame's CFO and phase drift out of its payload, the frames of one length in
+        one batch, and writes and tags them where they go."""
+        first = self.nitems_written(0)
+        for length in {header.frame_len for _, _, header in frames}:
+            group = [frame for frame in frames if frame[2].frame_len == length]
+            cfo = np.array([header.cfo for _, _, header in group])
+            payloads = carriers(derotate(np.stack([payload for _, payload, _ in group]), cfo, HEADER_VECTORS))
+            tracked, snr_db = track(payloads, np.stack([header.taps for _, _, header in group]))
+            for (at, _, header), payload, snr in zip(group, tracked, snr_db):
+                out[at:at + length] = payload
+                for key, value in header.tags():
+                    self.add_item_tag(0, first + at, key, value)
+                self.add_item_tag(0, first + at, _SNR_KEY, pmt.from_double(float(snr)))
+        self.frames_out += len(frames)
+
     def general_work(self, input_items, output_items):
+        # The trigger stream may run behind the samples: its plateau detector holds back the last
+        # samples it has seen, so at the end of a stream it never delivers them; and a frame taken
+        # consumes the samples up to its end, triggers or not. Positions below are relative to the
+        # first sample; the triggers reach ``seen``.
         base = self.nitems_read(0)
-        n = min(len(input_items[0]), len(input_items[1]))
-        samples, out = input_items[0][:n], output_items[0]
+        behind = base - self.nitems_read(1)
+        samples, flags, out = input_items[0], input_items[1], output_items[0]
+        n, seen = len(samples), len(flags) - behind
         scan, produced, lead = self._scan - base, 0, 0
-        triggers = (np.flatnonzero(input_items[1][scan:n]) + scan).tolist()
+        window = flags[behind + scan:behind + max(seen, scan)].view(np.bool_)  # as bytes, 7 times slower
+        triggers = (np.flatnonzero(window) + scan).tolist()
         if triggers and triggers[0] < FRAME_START:  # a frame right at the start of the stream, its trigger a
             lead = FRAME_START - triggers[0]  # little early: silence before it, as a delay line would hold
             samples = np.concatenate([np.zeros(lead, np.complex64), samples])
-            base, n, scan, triggers = base - lead, n + lead, scan + lead, [t + lead for t in triggers]
+            base, n, seen, scan, triggers = base - lead, n + lead, seen + lead, scan + lead, [t + lead for t in triggers]
         self._decode_ahead(samples, base, triggers)
+        need_triggers = 0  # how far the trigger stream must reach before the next call
+        taken = []  # (output position, payload, header) of the frames to put out
         for t in triggers:
             if t < scan:  # inside the frame just taken
                 self._headers.pop(base + t, None)
@@ -115,19 +139,17 @@ class ofdm_frame_sync(gr.basic_block):
             if not np.isfinite(payload).all():
                 self.frames_dropped += 1
                 continue
-            out[produced:produced + header.frame_len], snr_db = track(
-                carriers(derotate(payload, header.cfo, HEADER_VECTORS)), header.taps)
-            at = self.nitems_written(0) + produced
-            for key, value in header.tags():
-                self.add_item_tag(0, at, key, value)
-            self.add_item_tag(0, at, _SNR_KEY, pmt.from_double(snr_db))
-            self.frames_out += 1
+            taken.append((produced, payload, header))
             produced += header.frame_len
         else:
-            scan, need = max(scan, n), n + 1
+            scan = max(scan, seen)
+            need, need_triggers = 0, scan + 1
+        self._put_out(taken, out)
         # keep the samples a trigger still to come may reach back to
         used = min(max(scan - FRAME_START, lead), n)
-        self.consume_each(used - lead)
+        taken = min(used - lead + behind, len(flags))  # triggers up to the same sample, as far as they go
+        self.consume(0, used - lead)
+        self.consume(1, taken)
         self._scan = base + scan
-        self._need = need - used
+        self._need = (max(need - used, 0), max(need_triggers - lead + behind - taken, 0))
         return produced

@@ -43,6 +43,7 @@ def _codebook() -> np.ndarray:
 
 CODEBOOK = _codebook()
 _CODEBOOK_BPSK = (1.0 - 2.0 * CODEBOOK).astype(np.float32)  # bit 0 -> +1
+_CODEBOOK_SYMBOLS = _CODEBOOK_BPSK.astype(np.complex64)
 _BIT_WEIGHTS = 1 << np.arange(CODE_BITS - 1, -1, -1, dtype=np.int64)
 _WORD_OF = {int(code): i for i, code in enumerate(CODEBOOK.astype(np.int64) @ _BIT_WEIGHTS)}  # codeword -> 12 bits
 
@@ -62,8 +63,8 @@ def encode(length: int, seq: int) -> np.ndarray:
     if not 0 < length <= P.MAX_SYMBOLS:
         raise ValueError(f"frame length {length} outside the header's 1..{P.MAX_SYMBOLS}")
     seq %= P.SEQ_MODULO
-    coded = CODEBOOK[_words((length << 36) | (seq << 24) | _crc(length, seq))]  # (4, 24); reserved bits 0
-    return (1.0 - 2.0 * coded.T.ravel()).astype(np.complex64)  # slot p * 4 + w: bit p of word w
+    coded = _CODEBOOK_SYMBOLS[_words((length << 36) | (seq << 24) | _crc(length, seq))]  # (4, 24); reserved bits 0
+    return coded.T.ravel()  # slot p * 4 + w: bit p of word w
 
 
 def decode(soft: np.ndarray) -> tuple[int, int] | None:

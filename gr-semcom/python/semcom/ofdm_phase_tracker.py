@@ -11,9 +11,10 @@ _PILOT_BINS = np.array(P.PILOTS[0]) + P.FFT_LEN // 2  # FFT-shifted order
 _PILOT_SYMBOLS = np.array(P.PILOT_SYMBOLS, dtype=np.complex64)
 
 
-def track(frame: np.ndarray, taps: np.ndarray) -> tuple[np.ndarray, float]:
-    """A payload's carriers (OFDM symbols x FFT_LEN, FFT-shifted, the frame's CFO already taken
-    out) with their phase drift removed, and the frame's SNR in dB.
+def track(frames: np.ndarray, taps: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Payloads' carriers (frames x OFDM symbols x FFT_LEN, FFT-shifted, each frame's CFO already
+    taken out; or one frame without the first axis) with their phase drift removed, and each
+    frame's SNR in dB; ``taps``: each frame's channel estimate (frames x FFT_LEN).
 
     The equaliser applies one channel estimate, taken from the sync word and the header, to the
     whole frame: any residual CFO turns into a phase that grows from symbol to symbol (a
@@ -24,17 +25,18 @@ def track(frame: np.ndarray, taps: np.ndarray) -> tuple[np.ndarray, float]:
     forcing gives the SNR in the convention of ``semcom.channel`` (unit-power symbols over
     complex noise variance).
     """
-    pilots, times, fit = _payload_constants(len(frame))
-    pilot_taps = taps[_PILOT_BINS]
+    pilots, times, fit = _payload_constants(frames.shape[-2])
+    pilot_taps = taps[..., None, _PILOT_BINS]
     known = pilots * pilot_taps
-    rx = frame[:, _PILOT_BINS]
-    common = (rx * known.conj()).sum(1)
+    rx = frames[..., _PILOT_BINS]
+    common = (rx * known.conj()).sum(-1)
     # unwrapped phases: each symbol's step from the one before (within +-pi), summed up
-    phase = np.angle(common[0]) + np.concatenate(([0.0], np.cumsum(np.angle(common[1:] * common[:-1].conj()))))
-    intercept, slope = fit @ phase  # least-squares line through the phases
-    rotation = np.exp(-1j * (intercept + slope * times)).astype(np.complex64)[:, None]
+    steps = np.cumsum(np.angle(common[..., 1:] * common[..., :-1].conj()), -1)
+    phase = np.angle(common[..., :1]) + np.concatenate([np.zeros_like(steps[..., :1]), steps], -1)
+    line = phase @ fit.T  # least-squares intercept and slope
+    rotation = np.exp(-1j * (line[..., :1] + line[..., 1:] * times)).astype(np.complex64)[..., None]
     noise = np.abs(rx * rotation - known) ** 2 / np.maximum(np.abs(pilot_taps) ** 2, 1e-20)
-    return frame * rotation, float(-10.0 * np.log10(max(noise.mean(), 1e-12)))
+    return frames * rotation, -10.0 * np.log10(np.maximum(noise.mean((-2, -1)), 1e-12))
 
 
 @functools.lru_cache(maxsize=None)

@@ -115,6 +115,24 @@ class qa_ofdm_frame_sync(gr_unittest.TestCase):
         self.assertEqual((sync.headers_ok, sync.frames_out, sync.frames_dropped), (3, 2, 1))
         self.assertEqual(len(sink.data()), 2 * 22 * P.FFT_LEN)
 
+    def test_004_the_last_frame_is_taken_when_the_triggers_stop_short(self):
+        """A recording that ends with the last frame's payload: the Schmidl-Cox plateau detector
+        never delivers the last samples of a stream, so its triggers stop a hundred samples short."""
+        packets = random_packets(np.random.default_rng(3), 3, 22 * len(DATA))
+        air, starts = bursts(packets)
+        air = air[:starts[2] + (4 + 22) * SYMBOL + len(CHANNEL) - 1]
+        trigger = np.zeros(len(air) - 2 * P.FFT_LEN, np.uint8)
+        trigger[np.array(starts) + FRAME_START - EARLY] = 1
+        tb = gr.top_block()
+        sync, sink = ofdm_frame_sync(), blocks.vector_sink_c(P.FFT_LEN)
+        tb.connect(blocks.vector_source_c(air.tolist()), (sync, 0))
+        tb.connect(blocks.vector_source_b(trigger.tolist()), (sync, 1))
+        tb.connect(sync, sink)
+        tb.run()
+        self.assertEqual((sync.headers_ok, sync.frames_out, sync.frames_dropped), (3, 3, 0))
+        seqs = [pmt.to_long(t.value) for t in sink.tags() if pmt.symbol_to_string(t.key) == P.NUM_TAG]
+        self.assertEqual(seqs, [0, 1, 2])
+
 
 if __name__ == "__main__":
     gr_unittest.run(qa_ofdm_frame_sync)
