@@ -32,10 +32,12 @@ class ofdm_frame_sync(gr.basic_block):
 
     At each trigger the ``HeaderDecoder`` measures the frame's CFO and channel from its sync words
     and decodes its header (every trigger that has arrived, in one batch);
-    ``ofdm_phase_tracker.track`` then takes the CFO and the phase drift out of the payload. A header that fails its check is counted (``headers_failed``) and the
-    search goes on at the next trigger; a payload holding NaN or Inf, or cut short by the end of
-    the stream, is dropped and counted (``frames_dropped``). Triggers inside an accepted frame are
-    passed over.
+    ``ofdm_phase_tracker.track`` then takes the CFO and the phase drift out of the payloads (those
+    taken in one call, in one batch). A header that fails its check is counted (``headers_failed``)
+    and the search goes on at the next trigger; a payload holding NaN or Inf, or cut short by the
+    end of the stream, is dropped and counted (``frames_dropped``). Triggers inside an accepted
+    frame are passed over. A frame is taken once its samples are in, wherever the triggers are:
+    they stop short of the samples at the end of a stream.
 
     It takes the place of gr-digital's ``header_payload_demux``, which hands a header over, then
     spins until a message answers it: in the flowgraphs that cost a thread of CPU while the Python
@@ -105,12 +107,13 @@ class ofdm_frame_sync(gr.basic_block):
         samples, flags, out = input_items[0], input_items[1], output_items[0]
         n, seen = len(samples), len(flags) - behind
         scan, produced, lead = self._scan - base, 0, 0
-        window = flags[behind + scan:behind + max(seen, scan)].view(np.bool_)  # as bytes, 7 times slower
+        window = flags[behind + scan:behind + max(seen, scan)].view(np.bool_)  # (as uint8: 7 times slower)
         triggers = (np.flatnonzero(window) + scan).tolist()
         if triggers and triggers[0] < FRAME_START:  # a frame right at the start of the stream, its trigger a
             lead = FRAME_START - triggers[0]  # little early: silence before it, as a delay line would hold
             samples = np.concatenate([np.zeros(lead, np.complex64), samples])
-            base, n, seen, scan, triggers = base - lead, n + lead, seen + lead, scan + lead, [t + lead for t in triggers]
+            base, n, seen, scan = base - lead, n + lead, seen + lead, scan + lead
+            triggers = [t + lead for t in triggers]
         self._decode_ahead(samples, base, triggers)
         need_triggers = 0  # how far the trigger stream must reach before the next call
         taken = []  # (output position, payload, header) of the frames to put out
@@ -147,9 +150,9 @@ class ofdm_frame_sync(gr.basic_block):
         self._put_out(taken, out)
         # keep the samples a trigger still to come may reach back to
         used = min(max(scan - FRAME_START, lead), n)
-        taken = min(used - lead + behind, len(flags))  # triggers up to the same sample, as far as they go
+        used_flags = min(used - lead + behind, len(flags))  # triggers up to the same sample, as far as they go
         self.consume(0, used - lead)
-        self.consume(1, taken)
+        self.consume(1, used_flags)
         self._scan = base + scan
-        self._need = (max(need - used, 0), max(need_triggers - lead + behind - taken, 0))
+        self._need = (max(need - used, 0), max(need_triggers - lead + behind - used_flags, 0))
         return produced
