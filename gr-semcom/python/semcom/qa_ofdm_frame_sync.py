@@ -42,6 +42,24 @@ def bursts(packets):
     return air, [t.offset for t in sink.tags() if pmt.symbol_to_string(t.key) == P.LEN_TAG]
 
 
+def sync_on(air, trigger, room=0):
+    """The frame sync run on the samples and trigger stream given whole (``room``: at most that
+    many output vectors a call); the block and the sink of its output."""
+    tb = gr.top_block()
+    sync, sink = ofdm_frame_sync(), blocks.vector_sink_c(P.FFT_LEN)
+    if room:
+        sync.set_max_noutput_items(room)
+    tb.connect(blocks.vector_source_c(air.tolist()), (sync, 0))
+    tb.connect(blocks.vector_source_b(trigger.tolist()), (sync, 1))
+    tb.connect(sync, sink)
+    tb.run()
+    return sync, sink
+
+
+def sequence_numbers(sink):
+    return [pmt.to_long(t.value) for t in sink.tags() if pmt.symbol_to_string(t.key) == P.NUM_TAG]
+
+
 def random_packets(rng, count, n):
     return [(rng.standard_normal((n, 2)) / np.sqrt(2)).view(np.complex128)[:, 0] for _ in range(count)]
 
@@ -89,16 +107,10 @@ class qa_ofdm_frame_sync(gr_unittest.TestCase):
         air, starts = bursts(packets)
         trigger = np.zeros(len(air), np.uint8)
         trigger[np.array(starts) + FRAME_START - EARLY] = 1
-        tb = gr.top_block()
-        sync, sink = ofdm_frame_sync(), blocks.vector_sink_c(P.FFT_LEN)
-        sync.set_max_noutput_items(P.LONGEST_PAYLOAD)  # room for 3 of these frames a call: 8 arrive at once
-        tb.connect(blocks.vector_source_c(air.tolist()), (sync, 0))
-        tb.connect(blocks.vector_source_b(trigger.tolist()), (sync, 1))
-        tb.connect(sync, sink)
-        tb.run()
+        # room for 3 of these frames a call: 8 arrive at once
+        sync, sink = sync_on(air, trigger, room=P.LONGEST_PAYLOAD)
         self.assertEqual((sync.headers_ok, sync.frames_out, sync.frames_dropped), (8, 8, 0))
-        seqs = [pmt.to_long(t.value) for t in sink.tags() if pmt.symbol_to_string(t.key) == P.NUM_TAG]
-        self.assertEqual(seqs, list(range(8)))
+        self.assertEqual(sequence_numbers(sink), list(range(8)))
 
     def test_003_a_frame_cut_short_by_the_end_of_the_stream_is_counted(self):
         packets = random_packets(np.random.default_rng(2), 3, 22 * len(DATA))
@@ -106,12 +118,7 @@ class qa_ofdm_frame_sync(gr_unittest.TestCase):
         air = air[:starts[2] + 10 * SYMBOL]  # the last frame ends inside its payload
         trigger = np.zeros(len(air), np.uint8)
         trigger[np.array(starts) + FRAME_START - EARLY] = 1
-        tb = gr.top_block()
-        sync, sink = ofdm_frame_sync(), blocks.vector_sink_c(P.FFT_LEN)
-        tb.connect(blocks.vector_source_c(air.tolist()), (sync, 0))
-        tb.connect(blocks.vector_source_b(trigger.tolist()), (sync, 1))
-        tb.connect(sync, sink)
-        tb.run()
+        sync, sink = sync_on(air, trigger)
         self.assertEqual((sync.headers_ok, sync.frames_out, sync.frames_dropped), (3, 2, 1))
         self.assertEqual(len(sink.data()), 2 * 22 * P.FFT_LEN)
 
@@ -123,15 +130,9 @@ class qa_ofdm_frame_sync(gr_unittest.TestCase):
         air = air[:starts[2] + (4 + 22) * SYMBOL + len(CHANNEL) - 1]
         trigger = np.zeros(len(air) - 2 * P.FFT_LEN, np.uint8)
         trigger[np.array(starts) + FRAME_START - EARLY] = 1
-        tb = gr.top_block()
-        sync, sink = ofdm_frame_sync(), blocks.vector_sink_c(P.FFT_LEN)
-        tb.connect(blocks.vector_source_c(air.tolist()), (sync, 0))
-        tb.connect(blocks.vector_source_b(trigger.tolist()), (sync, 1))
-        tb.connect(sync, sink)
-        tb.run()
+        sync, sink = sync_on(air, trigger)
         self.assertEqual((sync.headers_ok, sync.frames_out, sync.frames_dropped), (3, 3, 0))
-        seqs = [pmt.to_long(t.value) for t in sink.tags() if pmt.symbol_to_string(t.key) == P.NUM_TAG]
-        self.assertEqual(seqs, [0, 1, 2])
+        self.assertEqual(sequence_numbers(sink), [0, 1, 2])
 
 
 if __name__ == "__main__":
