@@ -107,7 +107,8 @@ class ofdm_frame_sync(gr.basic_block):
         samples, flags, out = input_items[0], input_items[1], output_items[0]
         n, seen = len(samples), len(flags) - behind
         scan, produced, lead = self._scan - base, 0, 0
-        window = flags[behind + scan:behind + max(seen, scan)].view(np.bool_)  # (as uint8: 7 times slower)
+        # looked at as bool: numpy finds the nonzero items of a uint8 array 7 times slower
+        window = flags[behind + scan:behind + max(seen, scan)].view(np.bool_)
         triggers = (np.flatnonzero(window) + scan).tolist()
         if triggers and triggers[0] < FRAME_START:  # a frame right at the start of the stream, its trigger a
             lead = FRAME_START - triggers[0]  # little early: silence before it, as a delay line would hold
