@@ -89,7 +89,8 @@ def _rates(source, tagger, tx, make_rx, out_size: int) -> tuple[float, float]:
 def phy_rates(frames: int, repeats: int = 3) -> dict:
     """Samples per second of TX -> RX (no channel), and of the RX alone (what a receiving SDR must
     keep up with), for the analog PHY (K symbols a frame) and for gr-digital's ofdm_tx/ofdm_rx
-    (QPSK, 264-byte packets: 22 OFDM symbols, as the analog frame). Each is measured ``repeats``
+    (QPSK, 264-byte packets: 22 OFDM symbols, as the analog frame), the analog TX framing K
+    symbols each as the flowgraphs do (``symbols=K``). Each is measured ``repeats``
     times, the two PHYs in turn, and compared by their medians: this machine's speed drifts by
     tens of percent from one second to the next."""
     nbytes = 264
@@ -97,7 +98,7 @@ def phy_rates(frames: int, repeats: int = 3) -> dict:
     runs = {"analog_ms_s": [], "analog_rx_ms_s": [], "stock_ms_s": [], "stock_rx_ms_s": []}
     for _ in range(repeats):
         src, tagger = analog_packets(frames, seed=0)
-        both, rx = _rates(src, tagger, ofdm_analog_tx(), ofdm_analog_rx, gr.sizeof_gr_complex)
+        both, rx = _rates(src, tagger, ofdm_analog_tx(symbols=K), ofdm_analog_rx, gr.sizeof_gr_complex)
         runs["analog_ms_s"].append(both / 1e6)
         runs["analog_rx_ms_s"].append(rx / 1e6)
         src, tagger = blocks.vector_source_b(payload.tolist()), blocks.stream_to_tagged_stream(1, 1, nbytes, P.LEN_TAG)
@@ -118,7 +119,7 @@ def rx_on_air(frames: int, rate: float = 2e6, per_second: float = 100.0) -> dict
     found are counted too."""
     tb = gr.top_block()
     src, tagger = analog_packets(frames, seed=3)
-    tx, bursts = ofdm_analog_tx(), blocks.vector_sink_c()
+    tx, bursts = ofdm_analog_tx(symbols=K), blocks.vector_sink_c()
     tb.connect(src, tagger, tx, bursts)
     tb.run()
     spacing = int(rate / per_second)
@@ -145,7 +146,7 @@ def detection(snrs, cfos, frames: int) -> dict:
     over a 3-tap multipath channel."""
     tb = gr.top_block()
     src, tagger = analog_packets(frames, seed=2)
-    tx, bursts = ofdm_analog_tx(), blocks.vector_sink_c()
+    tx, bursts = ofdm_analog_tx(symbols=K), blocks.vector_sink_c()
     tb.connect(src, tagger, tx, bursts)
     tb.run()
     air = np.concatenate([np.asarray(bursts.data(), np.complex64), np.zeros(8000, np.complex64)]).tolist()

@@ -8,12 +8,11 @@ import os
 
 from threadpoolctl import threadpool_limits
 
-from .burst_tagger import burst_tagger
 from .headless import compile_flowgraph, stop_when_received
 from .image_sink import image_sink
 from .image_source import image_source
 from .jscc_decoder import jscc_decoder
-from .jscc_encoder import jscc_encoder
+from .jscc_encoder import jscc_encoder, packet_symbols
 from .metrics_sink import metrics_sink
 from .ofdm_analog_rx import ofdm_analog_rx
 from .ofdm_analog_tx import ofdm_analog_tx

@@ -5,10 +5,16 @@ import numpy as np
 import pmt
 from gnuradio import gr
 
-from semcom.runtime import Codec
+from semcom.runtime import Codec, model_entry
 
 from . import ofdm_params as P
 from .packets import queue_images
+
+
+def packet_symbols(model: str) -> int:
+    """K, the symbols of one image's packet, of a manifest codec (read from the manifest, no model
+    loaded): what ``ofdm_analog_tx(symbols=...)`` frames by."""
+    return int(model_entry(model)["symbols"])
 
 
 class jscc_encoder(gr.interp_block):

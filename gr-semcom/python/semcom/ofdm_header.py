@@ -90,8 +90,8 @@ class header_inserter(gr.basic_block):
     """Complex payload packets (``packet_len`` tagged) in; frames out: each packet, or each part
     of a packet longer than the length field (``fragments.fragment_sizes``), behind its header
     of SYMBOLS BPSK symbols, tagged ``packet_len`` = SYMBOLS + its payload and numbered from 0 in
-    order. The payload's other tags move with their symbols. Symbols outside any packet are
-    dropped and counted (``symbols_dropped``).
+    order. Other tags stop here: the air carries none (the receiver numbers images by the header's
+    sequence number). Symbols outside any packet are dropped and counted (``symbols_dropped``).
 
     (One block where there were three, a splitter, a header encoder and a tagged-stream
     multiplexer: every Python block a frame passes costs the flowgraph a GIL hand-over.)"""
@@ -113,8 +113,7 @@ class header_inserter(gr.basic_block):
     def general_work(self, input_items, output_items):
         inp, out = input_items[0], output_items[0]
         read, written = self.nitems_read(0), self.nitems_written(0)
-        tags = self.get_tags_in_window(0, 0, len(inp))
-        lengths = {t.offset - read: pmt.to_long(t.value) for t in tags if pmt.symbol_to_string(t.key) == P.LEN_TAG}
+        lengths = {t.offset - read: pmt.to_long(t.value) for t in self.get_tags_in_window(0, 0, len(inp), _LEN_KEY)}
         lengths = {rel: n for rel, n in lengths.items() if n > 0}  # an empty packet has nothing to send
         i = o = 0  # symbols consumed, produced
         while i < len(inp):
@@ -139,9 +138,6 @@ class header_inserter(gr.basic_block):
             if not n:
                 break
             out[o:o + n] = inp[i:i + n]
-            for t in tags:
-                if i <= t.offset - read < i + n and pmt.symbol_to_string(t.key) != P.LEN_TAG:
-                    self.add_item_tag(0, written + o + t.offset - read - i, t.key, t.value)
             i, o, self._left = i + n, o + n, self._left - n
         self.consume(0, i)
         return o

@@ -89,7 +89,8 @@ class qa_ofdm_analog(gr_unittest.TestCase):
         tb = gr.top_block()
         tagger = blocks.stream_to_tagged_stream(gr.sizeof_gr_complex, 1, K, P.LEN_TAG)
         tx, bursts = ofdm_analog_tx(), blocks.vector_sink_c()  # tx held: it holds a Python block
-        tb.connect(blocks.vector_source_c(x.ravel().tolist()), tagger, tx, bursts)
+        ids = [gr.tag_utils.python_to_tag((i * K, pmt.intern("image_id"), pmt.from_long(i))) for i in range(3)]
+        tb.connect(blocks.vector_source_c(x.ravel().tolist(), False, 1, ids), tagger, tx, bursts)
         tb.run()
         tags = {}
         for t in bursts.tags():
@@ -101,11 +102,15 @@ class qa_ofdm_analog(gr_unittest.TestCase):
         self.assertEqual([offset for offset, _ in tags["tx_eob"]], ends)
         self.assertEqual(ends[-1], len(bursts.data()) - 1)
         self.assertEqual(len(bursts.data()), 3 * ((4 + 22) * (P.FFT_LEN + P.CP_LEN) + P.GAP))
-        # a burst ends in silence: the gap after the frame
+        # a burst is one zero sample, the frame, then the rest of the gap
         y = np.asarray(bursts.data())
-        for end in ends:
-            self.assertEqual(np.abs(y[end - P.GAP + 1:end + 1]).max(), 0.0)
-            self.assertGreater(np.abs(y[end - P.GAP - 10:end - P.GAP + 1]).min(), 0.0)
+        for start, end in zip(starts, ends):
+            self.assertEqual(y[start], 0.0)
+            self.assertGreater(np.abs(y[start + 1:start + 11]).min(), 0.0)
+            self.assertEqual(np.abs(y[end - P.GAP + 2:end + 1]).max(), 0.0)
+            self.assertGreater(np.abs(y[end - P.GAP - 8:end - P.GAP + 2]).min(), 0.0)
+        # no other tag leaves the transmitter
+        self.assertEqual(set(tags), {P.LEN_TAG, "tx_sob", "tx_eob"})
 
     def test_005_long_payloads_are_split_and_put_back_together(self):
         """10,000 symbols a packet (beyond the 12-bit length field): three frames each, reassembled
@@ -179,6 +184,30 @@ class qa_ofdm_analog(gr_unittest.TestCase):
         self.assertTrue(np.array_equal(*triggers))
         first = [t for t in triggers[0] if ((t - starts[starts <= t].max()) if (starts <= t).any() else -1) < 200]
         self.assertEqual(len(first), len(starts))  # one trigger at every frame's start
+
+    def test_010_fixed_length_frames_match_the_header_inserters(self):
+        """symbols=K (C++ only, headers precomputed) sends what the Python header inserter sends,
+        sample for sample and tag for tag, past the wrap of the 12-bit sequence number; the
+        incoming tags, a stray one included, do not leave either."""
+        k, n = 48, P.SEQ_MODULO + 5  # one payload symbol a frame keeps 4,101 frames quick
+        x = packets(n, seed=8, k=k)
+        tags = [gr.tag_utils.python_to_tag((7, pmt.intern("image_id"), pmt.from_long(0)))]
+        sent = []
+        for symbols in (0, k):
+            tb = gr.top_block()
+            tagger = blocks.stream_to_tagged_stream(gr.sizeof_gr_complex, 1, k, P.LEN_TAG)
+            tx, bursts = ofdm_analog_tx(symbols=symbols), blocks.vector_sink_c()
+            tb.connect(blocks.vector_source_c(x.ravel().tolist(), False, 1, tags), tagger, tx, bursts)
+            tb.run()
+            sent.append((np.asarray(bursts.data()),
+                         [(t.offset, pmt.symbol_to_string(t.key), pmt.to_python(t.value)) for t in bursts.tags()]))
+        (python_air, python_tags), (fixed_air, fixed_tags) = sent
+        self.assertEqual(len(fixed_air), n * ((4 + 1) * (P.FFT_LEN + P.CP_LEN) + P.GAP))
+        np.testing.assert_array_equal(fixed_air, python_air)
+        self.assertEqual(fixed_tags, python_tags)
+        self.assertEqual({key for _, key, _ in fixed_tags}, {P.LEN_TAG, "tx_sob", "tx_eob"})
+        with self.assertRaisesRegex(ValueError, "symbols -1"):
+            ofdm_analog_tx(symbols=-1)
 
     def test_003_noise_voltage_follows_the_channel_convention(self):
         self.assertAlmostEqual(P.noise_voltage(10.0) ** 2, P.TX_SCALE ** 2 * P.FFT_LEN / 10.0, places=9)

@@ -31,7 +31,8 @@ class chunker(gr.sync_block):
 
 
 def bursts(packets):
-    """The packets through the transmitter and a 3-tap channel: the samples, and where each burst starts."""
+    """The packets through the transmitter and a 3-tap channel: the samples, and where each frame
+    starts (one zero sample into its burst)."""
     tb = gr.top_block()
     tx, sink = ofdm_analog_tx(), blocks.vector_sink_c()
     src = blocks.vector_source_c(np.concatenate(packets).astype(np.complex64).tolist())
@@ -39,7 +40,7 @@ def bursts(packets):
     tb.connect(src, tagger, tx, sink)
     tb.run()
     air = np.convolve(np.asarray(sink.data()), CHANNEL).astype(np.complex64)
-    return air, [t.offset for t in sink.tags() if pmt.symbol_to_string(t.key) == P.LEN_TAG]
+    return air, [t.offset + 1 for t in sink.tags() if pmt.symbol_to_string(t.key) == P.LEN_TAG]
 
 
 def sync_on(air, trigger, room=0):
@@ -71,7 +72,7 @@ class qa_ofdm_frame_sync(gr_unittest.TestCase):
         n = 22 * len(DATA)
         packets = random_packets(rng, 6, n)
         air, starts = bursts(packets)
-        self.assertEqual(starts[0], 0)  # the first frame's trigger reaches back before the stream
+        self.assertEqual(starts[0], 1)  # the first frame starts one zero sample into the stream
         trigger = np.zeros(len(air), np.uint8)
         trigger[np.array(starts) + FRAME_START - EARLY] = 1
         header_end = starts[2] + 4 * SYMBOL
