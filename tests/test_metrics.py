@@ -21,6 +21,38 @@ def test_ms_ssim_at_64px_orders_distortions():
     assert metrics.MS_SSIM_WEIGHTS.sum() == pytest.approx(1.0)
 
 
+def _ms_ssim_direct(x, y):
+    """MS-SSIM of one image pair the slow way, in float64: the 7x7 Gaussian window slid over every
+    'valid' position, 2x2 average pooling between the 4 scales."""
+    r = np.arange(7) - 3
+    g = np.exp(-r ** 2 / (2 * 1.5 ** 2))
+    window = np.outer(g, g) / g.sum() ** 2
+    factors = []
+    for level in range(4):
+        h, w = x.shape[-2] - 6, x.shape[-1] - 6
+        def local(z):
+            return sum(window[i, j] * z[:, i:i + h, j:j + w] for i in range(7) for j in range(7))
+        mx, my = local(x), local(y)
+        sxx, syy, sxy = local(x * x) - mx ** 2, local(y * y) - my ** 2, local(x * y) - mx * my
+        cs = (2 * sxy + 0.03 ** 2) / (sxx + syy + 0.03 ** 2)
+        if level == 3:
+            factors.append(max(((2 * mx * my + 0.01 ** 2) / (mx ** 2 + my ** 2 + 0.01 ** 2) * cs).mean(), 0))
+        else:
+            factors.append(max(cs.mean(), 0))
+            x = x.reshape(3, x.shape[1] // 2, 2, x.shape[2] // 2, 2).mean((2, 4))
+            y = y.reshape(3, y.shape[1] // 2, 2, y.shape[2] // 2, 2).mean((2, 4))
+    return np.prod(np.array(factors) ** metrics.MS_SSIM_WEIGHTS)
+
+
+def test_ms_ssim_matches_a_direct_computation():
+    rng = np.random.default_rng(1)
+    x = rng.random((3, 3, 64, 64)).cumsum(-1) / 64
+    noise = np.array([0.02, 0.3, 0.0])[:, None, None, None] * rng.standard_normal(x.shape)
+    y = np.clip(x + noise, 0, 1)
+    y[2] = rng.random((3, 64, 64))  # unrelated
+    np.testing.assert_allclose(metrics.ms_ssim(x, y), [_ms_ssim_direct(a, b) for a, b in zip(x, y)], atol=1e-5)
+
+
 def test_ms_ssim_refuses_images_too_small_for_its_scales():
     with pytest.raises(ValueError, match="at least 56x56"):
         metrics.ms_ssim(np.zeros((1, 3, 32, 32)), np.zeros((1, 3, 32, 32)))

@@ -1,5 +1,5 @@
-"""Image quality metrics on float images in [0, 1], shape (N, 3, H, W) or (3, H, W). NumPy and
-SciPy only, so the GNU Radio metrics sink uses the same definitions as ``semcom eval``.
+"""Image quality metrics on float images in [0, 1], shape (N, 3, H, W) or (3, H, W). NumPy only,
+so the GNU Radio metrics sink uses the same definitions as ``semcom eval``.
 
 MS-SSIM at 64x64: the standard 5 scales with an 11-tap window need at least 176 pixels. We keep the
 standard Gaussian (sigma 1.5) on a 7-tap window and use 4 scales (64, 32, 16, 8 pixels: the coarsest
@@ -8,8 +8,9 @@ It runs in float32 (within 1e-6 of float64, twice as fast: a metrics sink scores
 """
 from __future__ import annotations
 
+import functools
+
 import numpy as np
-from scipy.ndimage import correlate1d
 
 MS_SSIM_WINDOW = 7
 MS_SSIM_SIGMA = 1.5
@@ -40,16 +41,25 @@ def _gaussian_window() -> np.ndarray:
     return g / g.sum()
 
 
-def _filter(x: np.ndarray, g: np.ndarray) -> np.ndarray:
-    """Separable 'valid' Gaussian filtering over the last two axes."""
-    h = len(g) // 2
-    x = correlate1d(x, g, axis=-1, mode="constant")[..., h:-h]
-    return correlate1d(x, g, axis=-2, mode="constant")[..., h:-h, :]
+@functools.lru_cache(maxsize=None)
+def _valid_filter_matrix(n: int) -> np.ndarray:
+    """(n, n - window + 1): a length-n axis times this matrix is its 'valid' Gaussian filtering."""
+    g = _gaussian_window().astype(np.float32)
+    m = np.zeros((n, n - len(g) + 1), np.float32)
+    for j in range(m.shape[1]):
+        m[j:j + len(g), j] = g
+    return m
 
 
-def _ssim_terms(x, y, g, data_range):
+def _filter(x: np.ndarray) -> np.ndarray:
+    """Separable 'valid' Gaussian filtering over the last two axes, as two matrix products:
+    at 64x64 half the time of SciPy's correlate1d, to the same float32 rounding."""
+    return _valid_filter_matrix(x.shape[-2]).T @ (x @ _valid_filter_matrix(x.shape[-1]))
+
+
+def _ssim_terms(x, y, data_range):
     c1, c2 = (_K1 * data_range) ** 2, (_K2 * data_range) ** 2
-    mx, my, exx, eyy, exy = _filter(np.stack([x, y, x * x, y * y, x * y]), g)
+    mx, my, exx, eyy, exy = _filter(np.stack([x, y, x * x, y * y, x * y]))
     sxx = exx - mx ** 2
     syy = eyy - my ** 2
     sxy = exy - mx * my
@@ -65,10 +75,9 @@ def ms_ssim(x, y, data_range: float = 1.0) -> np.ndarray:
     need = MS_SSIM_WINDOW * 2 ** (levels - 1)
     if min(x.shape[-2:]) < need:
         raise ValueError(f"MS-SSIM needs images of at least {need}x{need} pixels, got {x.shape[-2]}x{x.shape[-1]}")
-    g = _gaussian_window().astype(np.float32)
     factors = []
     for level in range(levels):
-        ssim, cs = _ssim_terms(x, y, g, data_range)
+        ssim, cs = _ssim_terms(x, y, data_range)
         if level == levels - 1:
             factors.append(np.maximum(ssim, 0))
         else:
