@@ -39,9 +39,10 @@ class ofdm_analog_tx(gr.hier_block2):
     first and last samples, for burst-mode SDR sinks; no other tag leaves the transmitter.
     ``scale`` sets the output amplitude; ``ofdm_params.noise_voltage`` maps an SNR onto it.
 
-    ``symbols`` = 0: one frame per ``packet_len`` packet, headed by the Python ``header_inserter``;
-    a packet longer than the header's length field (4095) goes out as several frames
-    (``fragments.fragment_sizes``), which the receiver puts back together when told its length.
+    ``symbols`` = 0, or over the header's length field (4095): one frame per ``packet_len``
+    packet, headed by the Python ``header_inserter`` (``self.header``); a packet longer than the
+    length field goes out as several frames (``fragments.fragment_sizes``), which the receiver
+    puts back together when told its length.
     ``symbols`` in 1 .. 4095 (what a JSCC encoder's packets hold): every frame carries the next
     ``symbols`` symbols of the stream, whatever its tags say. Its headers repeat every 4,096
     frames, so a vector source plays them precomputed and the transmitter is C++ from end to
