@@ -46,8 +46,8 @@ def _ms_ssim_direct(x, y):
 
 def test_ms_ssim_matches_a_direct_computation():
     rng = np.random.default_rng(1)
-    x = rng.random((3, 3, 64, 64)).cumsum(-1) / 64
-    noise = np.array([0.02, 0.3, 0.0])[:, None, None, None] * rng.standard_normal(x.shape)
+    x = rng.random((6, 3, 64, 64)).cumsum(-1) / 64  # more than one chunk of four
+    noise = np.array([0.02, 0.3, 0.0, 0.1, 0.05, 0.01])[:, None, None, None] * rng.standard_normal(x.shape)
     y = np.clip(x + noise, 0, 1)
     y[2] = rng.random((3, 64, 64))  # unrelated
     np.testing.assert_allclose(metrics.ms_ssim(x, y), [_ms_ssim_direct(a, b) for a, b in zip(x, y)], atol=1e-5)
