@@ -39,6 +39,7 @@ def _ms_ssim_direct(x, y):
             factors.append(max(((2 * mx * my + 0.01 ** 2) / (mx ** 2 + my ** 2 + 0.01 ** 2) * cs).mean(), 0))
         else:
             factors.append(max(cs.mean(), 0))
+            x, y = (z[:, :z.shape[1] // 2 * 2, :z.shape[2] // 2 * 2] for z in (x, y))  # an odd edge is left out
             x = x.reshape(3, x.shape[1] // 2, 2, x.shape[2] // 2, 2).mean((2, 4))
             y = y.reshape(3, y.shape[1] // 2, 2, y.shape[2] // 2, 2).mean((2, 4))
     return np.prod(np.array(factors) ** metrics.MS_SSIM_WEIGHTS)
@@ -50,6 +51,13 @@ def test_ms_ssim_matches_a_direct_computation():
     noise = np.array([0.02, 0.3, 0.0, 0.1, 0.05, 0.01])[:, None, None, None] * rng.standard_normal(x.shape)
     y = np.clip(x + noise, 0, 1)
     y[2] = rng.random((3, 64, 64))  # unrelated
+    np.testing.assert_allclose(metrics.ms_ssim(x, y), [_ms_ssim_direct(a, b) for a, b in zip(x, y)], atol=1e-5)
+
+
+def test_ms_ssim_of_odd_sizes_leaves_out_the_odd_edge():
+    rng = np.random.default_rng(2)
+    x = rng.random((2, 3, 69, 61)).cumsum(-2) / 69
+    y = np.clip(x + 0.05 * rng.standard_normal(x.shape), 0, 1)
     np.testing.assert_allclose(metrics.ms_ssim(x, y), [_ms_ssim_direct(a, b) for a, b in zip(x, y)], atol=1e-5)
 
 

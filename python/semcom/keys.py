@@ -145,9 +145,10 @@ def load_model(key: str | os.PathLike, device: str = "cpu"):
 
 class Stego:
     """Embed and extract with a key on ONNX Runtime, on complex64 symbols (N, K) of unit power.
-    Bob's lost-information estimate goes in only where the paradigm left some behind (the INN)."""
+    Bob's lost-information estimate goes in only where the paradigm left some behind (the INN).
+    ``threads``: CPU threads per call (0: one per core), as for ``runtime.session``."""
 
-    def __init__(self, key: str | os.PathLike):
+    def __init__(self, key: str | os.PathLike, threads: int = 0):
         self.path = resolve(key)
         self.meta, members = read(self.path)
         self.symbols = int(self.meta["symbols"])
@@ -155,8 +156,8 @@ class Stego:
         self.paradigm = self.meta["paradigm"]
         self.lost_mode = self.meta["lost"]
         self.demo = self.meta.get("demo", False)
-        self._embed = runtime.session(members["embed.onnx"])
-        self._extract = runtime.session(members["extract.onnx"])
+        self._embed = runtime.session(members["embed.onnx"], threads)
+        self._extract = runtime.session(members["extract.onnx"], threads)
         self._takes_lost = any(arg.name == "lost" for arg in self._extract.get_inputs())
         for session, part in ((self._embed, "embed"), (self._extract, "extract")):
             for arg in session.get_inputs() + session.get_outputs():

@@ -57,11 +57,13 @@ def providers() -> list[str]:
     return [p for p in ("CUDAExecutionProvider", "CPUExecutionProvider") if p in available]
 
 
-def session(model: str | bytes):
-    """An ONNX Runtime session on the preferred provider. Its idle threads sleep instead of spinning:
+def session(model: str | bytes, threads: int = 0):
+    """An ONNX Runtime session on the preferred provider, running each call on ``threads`` CPU
+    threads (0: ONNX Runtime's default, one per core). Its idle threads sleep instead of spinning:
     in a flowgraph several models and the PHY share the cores, and a spinning pool starves them."""
     import onnxruntime as ort
     options = ort.SessionOptions()
+    options.intra_op_num_threads = threads
     options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     options.add_session_config_entry("session.inter_op.allow_spinning", "0")
     return ort.InferenceSession(model, options, providers=providers())
@@ -78,10 +80,11 @@ class OnnxPart:
     name: str
     path: Path
     spec: dict
+    threads: int = 0
 
     @cached_property
     def session(self):
-        return session(str(self.path))
+        return session(str(self.path), self.threads)
 
     def verify(self) -> "OnnxPart":
         if not self.path.is_file():
@@ -101,13 +104,13 @@ class OnnxPart:
         return outs[0] if len(outs) == 1 else outs
 
 
-def load_part(model: str, part: str, directory: Path | None = None) -> OnnxPart:
+def load_part(model: str, part: str, directory: Path | None = None, threads: int = 0) -> OnnxPart:
     directory = directory or models_dir()
     entry = model_entry(model, directory)
     if part not in entry["parts"]:
         raise ModelError(f"model {model!r} has no part {part!r}; it has {', '.join(entry['parts'])}")
     spec = entry["parts"][part]
-    return OnnxPart(f"{model}.{part}", directory / spec["file"], spec).verify()
+    return OnnxPart(f"{model}.{part}", directory / spec["file"], spec, threads).verify()
 
 
 class Codec:
@@ -115,13 +118,14 @@ class Codec:
 
     ``encode``: float32 images (N, 3, H, W) in [0, 1] -> complex64 symbols (N, K), unit power.
     ``decode``: complex64 equalised symbols (N, K) and receiver SNR in dB -> images.
+    ``threads``: CPU threads per call (0: one per core), as for ``session``.
     """
 
-    def __init__(self, name: str, directory: Path | None = None):
+    def __init__(self, name: str, directory: Path | None = None, threads: int = 0):
         self.name = name
         self.entry = model_entry(name, directory)
-        self.encoder = load_part(name, "encoder", directory)
-        self.decoder = load_part(name, "decoder", directory)
+        self.encoder = load_part(name, "encoder", directory, threads)
+        self.decoder = load_part(name, "decoder", directory, threads)
         self.symbols = int(self.entry["symbols"])
         self.resolution = tuple(self.entry["resolution"])
 

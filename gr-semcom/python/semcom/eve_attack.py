@@ -11,6 +11,7 @@ from semcom.attacks.eve import DEFAULT_GENERATOR, load_attack
 from semcom.attacks.glassbox import GenAIGlassBoxConfig, GlassBoxConfig
 
 from .jscc_decoder import jscc_decoder
+from .packets import MODEL_THREADS
 
 
 class eve_attack(jscc_decoder):
@@ -19,16 +20,19 @@ class eve_attack(jscc_decoder):
     the glass-box search (mid grey without it). ``iterations``: glass-box steps (0: the default).
     ``max_batch``: packets per call, 0: 64 for the feed-forward strategies, ``SEARCH_BATCH`` for the
     glass-box searches (about a second per image on a CPU: a batch of 64 would hold every frame
-    back for a minute)."""
+    back for a minute). ``threads``: ONNX Runtime threads of the codec's decoder (the naive strategy);
+    ``packets.MODEL_THREADS`` says why one by default.
+    """
 
     SEARCH_BATCH = 4
 
     def __init__(self, strategy: str = "naive", model: str = "deepjscc-celeba64", snr_db: float = 10.0,
                  inverse: str = "", generator: str = DEFAULT_GENERATOR, public: str = "", iterations: int = 0,
-                 max_batch: int = 0):
+                 max_batch: int = 0, threads: int = MODEL_THREADS):
         if strategy not in STRATEGIES:
             raise ValueError(f"unknown strategy {strategy!r}; choose from {', '.join(STRATEGIES)}")
-        jscc_decoder.__init__(self, model, snr_db, max_batch or (self.SEARCH_BATCH if "glassbox" in strategy else 64))
+        jscc_decoder.__init__(self, model, snr_db, max_batch or (self.SEARCH_BATCH if "glassbox" in strategy else 64),
+                              threads)
         start = data.load_folder(public, self.codec.resolution, limit=2000).as_float().mean(0) if public else None
         self.strategy = strategy
         steps = {"iterations": iterations} if iterations else {}

@@ -9,7 +9,7 @@ from semcom.runtime import Codec
 
 from . import ofdm_params as P
 from .image_source import IMAGE_ID_TAG
-from .packets import DropCounts, PacketReader, queue_images
+from .packets import MODEL_THREADS, DropCounts, PacketReader, queue_images
 
 
 class jscc_decoder(DropCounts, gr.basic_block):
@@ -18,11 +18,13 @@ class jscc_decoder(DropCounts, gr.basic_block):
     The SNR given to the decoder is the packet's ``snr_db`` tag (the receiver's estimate), else
     ``snr_db``. A packet of another length, or symbols outside any packet, are dropped and
     counted (``packets_dropped``, ``symbols_dropped``), never decoded as an image. The header's
-    12-bit sequence number is unwrapped into ``image_id`` on the output.
+    12-bit sequence number is unwrapped into ``image_id`` on the output. ``threads``: ONNX Runtime
+    threads per call (0: one per core); ``packets.MODEL_THREADS`` says why one.
     """
 
-    def __init__(self, model: str = "deepjscc-celeba64", snr_db: float = 10.0, max_batch: int = 64):
-        self.codec = Codec(model)
+    def __init__(self, model: str = "deepjscc-celeba64", snr_db: float = 10.0, max_batch: int = 64,
+                 threads: int = MODEL_THREADS):
+        self.codec = Codec(model, threads=threads)
         h, w = self.codec.resolution
         gr.basic_block.__init__(self, "jscc_decoder", [np.complex64], [(np.float32, 3 * h * w)])
         self.set_tag_propagation_policy(gr.TPP_DONT)

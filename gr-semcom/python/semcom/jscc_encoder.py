@@ -8,7 +8,7 @@ from gnuradio import gr
 from semcom.runtime import Codec, model_entry
 
 from . import ofdm_params as P
-from .packets import queue_images
+from .packets import MODEL_THREADS, queue_images
 
 
 def packet_symbols(model: str) -> int:
@@ -22,10 +22,11 @@ class jscc_encoder(gr.interp_block):
 
     Output: K unit-power complex symbols per image, the first tagged ``packet_len`` = K, ready for
     ``ofdm_analog_tx``. Tags of the image (``image_id``...) move to its first symbol.
+    ``threads``: ONNX Runtime threads per call (0: one per core); ``packets.MODEL_THREADS`` says why one.
     """
 
-    def __init__(self, model: str = "deepjscc-celeba64", max_batch: int = 64):
-        self.codec = Codec(model)
+    def __init__(self, model: str = "deepjscc-celeba64", max_batch: int = 64, threads: int = MODEL_THREADS):
+        self.codec = Codec(model, threads=threads)
         h, w = self.codec.resolution
         k = self.codec.symbols
         gr.interp_block.__init__(self, "jscc_encoder", [(np.float32, 3 * h * w)], [np.complex64], k)

@@ -10,6 +10,12 @@ from . import ofdm_params as P
 # and ONNX Runtime takes a third less time per image from four a call on.
 QUEUE_IMAGES = 32
 
+# ONNX Runtime threads per call in the model blocks. A flowgraph already runs every block on its own
+# thread, so the models of a chain run side by side; a thread pool per session on top of that
+# oversubscribes the cores: loopback_sim on 2 cores ran about 8% faster with one thread per model
+# than with ONNX Runtime's default of one per core.
+MODEL_THREADS = 1
+
 
 def queue_images(block, items_per_image: int) -> None:
     """Sizes every output buffer of ``block`` for ``QUEUE_IMAGES`` images (call before connecting)."""

@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
 """Image source -> JSCC encoder -> (decoder) -> image and metrics sinks, against the library."""
+import io
 import json
 import tempfile
 from pathlib import Path
@@ -9,8 +10,9 @@ import pmt
 from gnuradio import blocks, gr, gr_unittest
 from PIL import Image
 
-from gnuradio.semcom import image_sink, image_source, jscc_decoder, jscc_encoder, metrics_sink
+from gnuradio.semcom import image_sink, image_source, jscc_decoder, jscc_encoder, metrics_sink, stego_embed, stego_extract
 from gnuradio.semcom import ofdm_params as P
+from gnuradio.semcom.image_sink import png_bytes
 from gnuradio.semcom.packets import QUEUE_IMAGES
 from semcom import metrics
 from semcom.runtime import Codec
@@ -83,8 +85,14 @@ class qa_jscc_blocks(gr_unittest.TestCase):
         records = [json.loads(line) for line in jsonl.read_text().splitlines()]
         self.assertEqual([r["image_id"] for r in records], list(range(n)))
         x = src.flat.reshape(n, 3, 64, 64)
-        want = metrics.psnr(self.codec.decode(self.codec.encode(x), 20.0), x)
+        decoded = self.codec.decode(self.codec.encode(x), 20.0)
+        want = metrics.psnr(decoded, x)
         self.assertTrue(np.allclose([r["psnr"] for r in records], want, atol=0.05))
+        for i, image in enumerate(decoded):  # the PNGs hold the decoded pixels (one level of rounding)
+            with Image.open(folder / f"bob_{i:06d}.png") as png:
+                self.assertEqual((png.mode, png.size), ("RGB", (64, 64)))
+                pixels = np.asarray(png, np.int16)
+            self.assertLessEqual(np.abs(pixels - np.round(image.transpose(1, 2, 0).clip(0, 1) * 255)).max(), 1)
         self.assertEqual([r["same_person"] for r in records], [None] * n)  # no face check asked for
 
     def test_004_offset_sources_and_the_face_check(self):
@@ -128,6 +136,27 @@ class qa_jscc_blocks(gr_unittest.TestCase):
         x = src.flat.reshape(32, 3, 64, 64)
         out = np.asarray(sink.data(), np.float32).reshape(32, 3, 64, 64)
         self.assertLess(np.abs(out - self.codec.decode(self.codec.encode(x), 20.0)).max(), 1e-4)
+
+    def test_006_png_encoder_is_lossless(self):
+        """The sink's own PNG encoder: any RGB array, odd sizes and the full 0..255 range (the Sub
+        filter's differences wrap modulo 256), decodes back exactly."""
+        rng = np.random.default_rng(6)
+        for shape in ((1, 1, 3), (7, 13, 3), (64, 64, 3)):
+            rgb = rng.integers(0, 256, shape, dtype=np.uint8)
+            rgb.flat[:3] = (0, 255, 128)
+            with Image.open(io.BytesIO(png_bytes(rgb))) as png:
+                self.assertEqual(png.mode, "RGB")
+                self.assertTrue(np.array_equal(np.asarray(png), rgb), shape)
+
+    def test_007_model_blocks_run_onnx_runtime_on_the_threads_asked_for(self):
+        """One thread per call by default (the flowgraph's blocks already run side by side); the
+        ``threads`` parameter reaches every session, stego keys' included."""
+        def threads(session):
+            return session.get_session_options().intra_op_num_threads
+        enc, dec = jscc_encoder(MODEL), jscc_decoder(MODEL, threads=3)
+        embed, extract = stego_embed(threads=2), stego_extract(threads=0)
+        self.assertEqual([threads(enc.codec.encoder.session), threads(dec.codec.decoder.session)], [1, 3])
+        self.assertEqual([threads(embed.stego._embed), threads(extract.stego._extract)], [2, 0])
 
 
 if __name__ == "__main__":

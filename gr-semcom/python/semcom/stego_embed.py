@@ -8,7 +8,7 @@ from gnuradio import gr
 from semcom.keys import Stego
 
 from . import ofdm_params as P
-from .packets import queue_images
+from .packets import MODEL_THREADS, queue_images
 
 PRIVATE_PREFIX = "private_"
 
@@ -23,15 +23,16 @@ class stego_embed(gr.sync_block):
 
     An empty ``key`` turns covert communication off: the private packets go out as they are, tags
     and all, and the host input is consumed unread (the baseline an eavesdropper attacks).
+    ``threads``: ONNX Runtime threads per call (0: one per core); ``packets.MODEL_THREADS`` says why one.
     """
 
-    def __init__(self, key: str = "stego-inn-demo", max_batch: int = 64):
+    def __init__(self, key: str = "stego-inn-demo", max_batch: int = 64, threads: int = MODEL_THREADS):
         self.stego = None
         if not key:
             gr.sync_block.__init__(self, "stego_embed", [np.complex64, np.complex64], [np.complex64])
             self.set_tag_propagation_policy(gr.TPP_DONT)
             return
-        self.stego = Stego(key)
+        self.stego = Stego(key, threads)
         k = self.stego.symbols
         gr.sync_block.__init__(self, "stego_embed", [np.complex64, np.complex64], [np.complex64])
         self.set_tag_propagation_policy(gr.TPP_DONT)

@@ -8,7 +8,7 @@ from gnuradio import gr
 from semcom.keys import Stego
 
 from . import ofdm_params as P
-from .packets import DropCounts, PacketReader, queue_images
+from .packets import MODEL_THREADS, DropCounts, PacketReader, queue_images
 
 
 class stego_extract(DropCounts, gr.basic_block):
@@ -22,9 +22,10 @@ class stego_extract(DropCounts, gr.basic_block):
 
     An empty ``key`` matches an embed without one: the received packets are the private image's,
     passed on as they are on the private output; the host output stays silent.
+    ``threads``: ONNX Runtime threads per call (0: one per core); ``packets.MODEL_THREADS`` says why one.
     """
 
-    def __init__(self, key: str = "stego-inn-demo", seed: int = 0, max_batch: int = 64):
+    def __init__(self, key: str = "stego-inn-demo", seed: int = 0, max_batch: int = 64, threads: int = MODEL_THREADS):
         gr.basic_block.__init__(self, "stego_extract", [np.complex64], [np.complex64, np.complex64])
         self.set_tag_propagation_policy(gr.TPP_DONT)
         self.stego = None
@@ -32,7 +33,7 @@ class stego_extract(DropCounts, gr.basic_block):
         if not key:
             self.reader = PacketReader(0)
             return
-        self.stego = Stego(key)
+        self.stego = Stego(key, threads)
         self.set_output_multiple(self.stego.symbols)
         queue_images(self, self.stego.symbols)
         self.max_batch = max_batch
