@@ -12,8 +12,8 @@ QUEUE_IMAGES = 32
 
 # ONNX Runtime threads per call in the model blocks. A flowgraph already runs every block on its own
 # thread, so the models of a chain run side by side; a thread pool per session on top of that
-# oversubscribes the cores: loopback_sim on 2 cores ran about 8% faster with one thread per model
-# than with ONNX Runtime's default of one per core.
+# oversubscribes the cores: loopback_sim on 2 cores ran 10% faster with one thread per model than
+# with ONNX Runtime's default of one per core (means of five runs each, faster in every pair).
 MODEL_THREADS = 1
 
 
