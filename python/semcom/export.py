@@ -1,6 +1,7 @@
 """torch -> ONNX export with a parity check, and the manifest entries of ``models/``."""
 from __future__ import annotations
 
+import copy
 import json
 import shutil
 import warnings
@@ -22,11 +23,37 @@ class ParityError(AssertionError):
     """ONNX Runtime and torch disagree by more than the tolerance."""
 
 
+class _PReLUAsRelu(torch.nn.Module):
+    """nn.PReLU written as relu(x) + slope * (x - relu(x)): the same numbers, bit for bit, but ONNX
+    Runtime's CPU PRelu kernel with per-channel slopes runs at about 1.7 GB/s, 30-45 times slower
+    than its Relu (PRelu was a fifth of the codec's time there); these four operators take a fifth
+    to an eighth of its time, and Eve's ONNX-to-torch copy runs them as they are."""
+
+    def __init__(self, prelu: torch.nn.PReLU):
+        super().__init__()
+        self.weight = prelu.weight
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        slope = self.weight.reshape(-1, *[1] * (x.dim() - 2)) if self.weight.numel() > 1 else self.weight
+        r = torch.relu(x)
+        return r + slope * (x - r)
+
+
+def _for_onnx(module: torch.nn.Module) -> torch.nn.Module:
+    """A copy of ``module`` with every nn.PReLU as ``_PReLUAsRelu``."""
+    module = copy.deepcopy(module)
+    for parent in list(module.modules()):
+        for name, child in parent.named_children():
+            if isinstance(child, torch.nn.PReLU):
+                setattr(parent, name, _PReLUAsRelu(child))
+    return module
+
+
 def _export(module: torch.nn.Module, args: tuple, path: Path, inputs: list[str], outputs: list[str]) -> None:
     axes = {name: {0: "batch"} for name in inputs + outputs}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the TorchScript exporter's deprecation notice
-        torch.onnx.export(module, args, str(path), input_names=inputs, output_names=outputs,
+        torch.onnx.export(_for_onnx(module), args, str(path), input_names=inputs, output_names=outputs,
                           dynamic_axes=axes, opset_version=OPSET, dynamo=False)
 
 
