@@ -22,8 +22,8 @@ def png_bytes(rgb: np.ndarray) -> bytes:
     """An 8-bit RGB PNG of an (H, W, 3) uint8 array: every row 'Sub'-filtered, zlib level 1.
 
     Written here rather than by Pillow because the sink writes every frame of every role: at
-    64x64 Pillow's save takes about 1 ms per image, mostly in its generic plugin path, and this
-    0.15 ms, with files of the same size."""
+    64x64 Pillow's PNG encoder took 0.30-0.54 ms per image, more in its generic plugin path than
+    in zlib, and this takes 0.15-0.17 ms, with files of the same size."""
     h, w, _ = rgb.shape
     flat = rgb.reshape(h, 3 * w)
     rows = np.empty((h, 1 + 3 * w), np.uint8)
