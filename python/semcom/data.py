@@ -110,6 +110,18 @@ class ImageSet:
         return np.ascontiguousarray(self.images[index].transpose(0, 3, 1, 2), dtype=np.float32) / 255.0
 
 
+def to_uint8_hwc(images: np.ndarray) -> np.ndarray:
+    """Float (N, 3, H, W) in [0, 1] -> uint8 (N, H, W, 3); uint8 (N, H, W, 3) passes through."""
+    images = np.asarray(images)
+    if images.ndim == 3:
+        images = images[None]
+    if images.dtype == np.uint8 and images.shape[-1] == 3:
+        return images
+    if images.ndim != 4 or images.shape[1] != 3:
+        raise ValueError(f"images must be float (N, 3, H, W) in [0, 1] or uint8 (N, H, W, 3), got {images.shape} {images.dtype}")
+    return (np.clip(images, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8).transpose(0, 2, 3, 1)
+
+
 def load_folder(root: str | os.PathLike, size: tuple[int, int] = (64, 64), split: str | None = None,
                 limit: int | None = None, test_fraction: float = 0.1, seed: int = 0,
                 progress: bool = False) -> ImageSet:

@@ -16,6 +16,8 @@ import numpy as np
 from PIL import Image
 from tqdm import tqdm
 
+from .data import to_uint8_hwc
+
 THRESHOLD = 0.6
 DETECT_SIZE = 150
 # Median dlib detection (left, top, right, bottom) on 300 held-out CelebA 64x64 crops at 150 px.
@@ -38,18 +40,6 @@ class Faces:
 
     def __getitem__(self, index) -> "Faces":
         return Faces(self.descriptors[index], self.fallback[index])
-
-
-def to_uint8_hwc(images: np.ndarray) -> np.ndarray:
-    """Float (N, 3, H, W) in [0, 1] -> uint8 (N, H, W, 3); uint8 (N, H, W, 3) passes through."""
-    images = np.asarray(images)
-    if images.ndim == 3:
-        images = images[None]
-    if images.dtype == np.uint8 and images.shape[-1] == 3:
-        return images
-    if images.ndim != 4 or images.shape[1] != 3:
-        raise ValueError(f"faces must be float (N, 3, H, W) in [0, 1] or uint8 (N, H, W, 3), got {images.shape} {images.dtype}")
-    return (np.clip(images, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8).transpose(0, 2, 3, 1)
 
 
 class _Models:

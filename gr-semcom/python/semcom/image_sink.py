@@ -9,6 +9,8 @@ import numpy as np
 import pmt
 from gnuradio import gr
 
+from semcom.data import to_uint8_hwc
+
 from .image_source import IMAGE_ID_TAG
 
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -50,8 +52,7 @@ class image_sink(gr.sync_block):
         inp = input_items[0]
         first = self.nitems_read(0)
         ids = {t.offset - first: pmt.to_long(t.value) for t in self.get_tags_in_window(0, 0, len(inp), pmt.intern(IMAGE_ID_TAG))}
-        rgb = (np.clip(inp.reshape(-1, 3, self.size, self.size).transpose(0, 2, 3, 1), 0, 1) * 255 + 0.5).astype(np.uint8)
-        for i, image in enumerate(rgb):
+        for i, image in enumerate(to_uint8_hwc(inp.reshape(-1, 3, self.size, self.size))):
             (self.folder / f"{self.prefix}{ids.get(i, first + i):06d}.png").write_bytes(png_bytes(image))
         self.images_written += len(inp)
         return len(inp)

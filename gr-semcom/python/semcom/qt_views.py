@@ -8,6 +8,7 @@ import pmt
 from gnuradio import gr
 from PyQt5 import Qt
 
+from semcom.data import to_uint8_hwc
 from semcom.monitor import Figures
 
 from .image_source import IMAGE_ID_TAG
@@ -51,7 +52,7 @@ class image_view(gr.sync_block):
         last = len(inp) - 1
         ids = self.get_tags_in_window(0, last, last + 1, pmt.intern(IMAGE_ID_TAG))
         image_id = pmt.to_long(ids[0].value) if ids else self.nitems_read(0) + last
-        rgb = (np.clip(inp[last].reshape(3, self.size, self.size).transpose(1, 2, 0), 0, 1) * 255 + 0.5).astype(np.uint8)
+        rgb = to_uint8_hwc(inp[last].reshape(3, self.size, self.size))[0]
         self.widget.pending = True
         self.widget.shown.emit(np.ascontiguousarray(rgb), f"{self.label}  #{image_id}")
         return len(inp)
