@@ -169,7 +169,7 @@ def test_zmq_processes_bob_and_eve_each_receive_every_frame(tmp_path):
         assert ids(folder, role)[:200] == list(range(200)), role
 
 
-def test_radio_bench_runs_its_measurements_small():
+def test_radio_bench_runs_its_measurements_small(tmp_path):
     """`make bench`'s radio part on a few frames: every measurement runs and reports what it claims."""
     sys.path.insert(0, str(ROOT / "gr-semcom" / "apps"))
     try:
@@ -185,3 +185,7 @@ def test_radio_bench_runs_its_measurements_small():
     air = radio_bench.rx_on_air(10)
     assert air["ms_s"] > 0 and air["frames"] == air["sent"] == 10
     assert radio_bench.detection([20], [0.3], 10) == {(0.3, 20): 1.0}
+    # the int8 chain: every image of the 150 arrives, at the quality of a working link
+    lb = radio_bench.loopback_rate(150, tmp_path, radio_bench.MODEL + "-int8", radio_bench.DEMO_KEY + "-int8")
+    assert lb["complete"] and lb["img_s"] > 0
+    assert lb["psnr"]["bob-host"] > 25 and lb["psnr"]["bob-private"] > 17 and lb["psnr"]["eve-naive"] < 12

@@ -96,6 +96,43 @@ def test_demo_key_recorded_metrics_hold_on_held_out_pairs(shipped, celeba):
             assert abs(row[role]["psnr"] - want[row["snr_db"]][role]["psnr"]) < 1.0, (role, row, want[row["snr_db"]])
 
 
+# --- the int8 copies (semcom quantize) -------------------------------------------------------------
+
+def test_int8_copies_were_made_from_the_shipped_float_files():
+    """Re-exporting a float model without re-quantizing would leave a stale int8 copy: refused here."""
+    from semcom import keys
+    float_entry, entry = runtime.model_entry(CODEC), runtime.model_entry(CODEC + "-int8")
+    assert entry["quantized"]["from"] == {"model": CODEC, **{p: float_entry["parts"][p]["sha256"] for p in ("encoder", "decoder")}}
+    key_entry = runtime.model_entry(keys.DEMO_KEY + "-int8")
+    assert key_entry["demo"] and key_entry["kind"] == "stego-inn"
+    assert key_entry["quantized"]["from"] == {"key": f"{keys.DEMO_KEY}.key",
+                                              "sha256": runtime.model_entry(keys.DEMO_KEY)["key"]["sha256"]}
+
+
+def test_int8_codec_holds_its_recorded_metrics_and_stays_near_the_float_codec(shipped, celeba):
+    codec, _ = shipped
+    int8 = runtime.Codec(CODEC + "-int8")
+    recorded = {r["snr_db"]: r["psnr"] for r in runtime.model_entry(int8.name)["metrics"]["awgn"]["results"]}
+    images = data.load_folder(celeba, codec.resolution, split="test", limit=128)
+    snrs = [10.0, 20.0]
+    got = evaluate.eval_codec(int8, images, channel.Channel("awgn"), snrs)
+    ref = evaluate.eval_codec(codec, images, channel.Channel("awgn"), snrs)
+    for row, f in zip(got, ref):
+        assert abs(row["psnr"] - recorded[row["snr_db"]]) < 1.0, (row, recorded)
+        assert f["psnr"] - row["psnr"] < 0.5, (row, f)
+
+
+def test_int8_demo_key_holds_its_recorded_metrics(celeba):
+    from semcom import keys, stego_eval
+    int8 = runtime.Codec(CODEC + "-int8")
+    recorded = {r["snr_db"]: r for r in runtime.model_entry(keys.DEMO_KEY + "-int8")["metrics"]["awgn"]["results"]}
+    images = data.load_folder(celeba, int8.resolution, split="test", limit=128)
+    got = stego_eval.eval_stego(int8, keys.Stego(keys.DEMO_KEY + "-int8"), images, celeba, channel.Channel("awgn"), [10.0, 20.0])
+    for row in got:
+        for role in ("bob_host", "bob_private", "eve_decoder_vs_private"):
+            assert abs(row[role]["psnr"] - recorded[row["snr_db"]][role]["psnr"]) < 1.0, (role, row)
+
+
 def test_demo_sends_the_portraits_plainly_and_covertly_and_shows_eve(tmp_path):
     from semcom.demo import DEMO_STRATEGIES, run
     out = run(CODEC, tmp_path, [10.0])

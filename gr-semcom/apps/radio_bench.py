@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""`make bench`, radio part: the loopback flowgraph against its compute bound, the analog OFDM PHY
+"""`make bench`, radio part: the loopback flowgraph against its compute bound (with the float
+networks, then with their int8 copies against an int8 bound), the analog OFDM PHY
 against GNU Radio's stock byte OFDM, frame detection against SNR and CFO, and (with --soak) 10,000
 frames through the ZMQ processes. Every ratio is measured in this one run."""
 from __future__ import annotations
@@ -20,7 +21,8 @@ from gnuradio import blocks, channels, digital, gr
 from gnuradio.semcom import compile_flowgraph, ofdm_analog_rx, ofdm_analog_tx
 from gnuradio.semcom import ofdm_params as P
 from semcom import channel, runtime
-from semcom.bench import flops_per_image, matmul_gflops
+from semcom.bench import flops_per_image, int8_matmul_gops, matmul_gflops
+from semcom.quantize import SUFFIX as INT8
 from semcom.keys import DEMO_KEY, load_model
 from semcom.train.codec import load_jscc
 
@@ -42,19 +44,21 @@ def chain_flops() -> dict[str, float]:
     return {"encoders": 2 * enc, "inn embed + extract": 2 * inn_flops, "decoders (Bob x2, Eve)": 3 * dec}
 
 
-def loopback_rate(frames: int, out: Path) -> dict:
+def loopback_rate(frames: int, out: Path, model: str = MODEL, key: str = DEMO_KEY) -> dict:
     """Images per second through loopback_sim, timed on the metrics sinks between frame 100 and
-    the last (start-up excluded); every image is Bob's private, Bob's host and Eve's."""
+    the last (start-up excluded); every image is Bob's private, Bob's host and Eve's. Also each
+    role's mean PSNR, so that the int8 chain's cost in quality is read from the same run."""
     flowgraph = compile_flowgraph(ROOT / "flowgraphs" / "loopback_sim.grc", out / "generated")
     tb = flowgraph.loopback_sim(snr_db=20.0, eve_snr_db=20.0, stego=1, strategy="naive", frames=frames, faces=0,
-                                out=str(out / "loopback"))
+                                model=model, key=key, out=str(out / "loopback"))
     sinks = [tb.bob_private_metrics, tb.bob_host_metrics, tb.eve_metrics]
     tb.start()
     complete = flowgraph.semcom.stop_when_received(tb, sinks, 600)
     warm = 100
     first = max(min(r["time"] for r in s.records if r["image_id"] == warm) for s in sinks)
     last = max(max(r["time"] for r in s.records) for s in sinks)
-    return {"frames": frames, "complete": complete, "img_s": (frames - 1 - warm) / (last - first)}
+    return {"frames": frames, "complete": complete, "img_s": (frames - 1 - warm) / (last - first),
+            "psnr": {s.role: float(np.mean([r["psnr"] for r in s.records])) for s in sinks}}
 
 
 def analog_packets(frames: int, seed: int):
@@ -257,16 +261,20 @@ def main() -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     report = {}
 
-    bound = matmul_gflops()
     flops = chain_flops()
     total = sum(flops.values())
-    lb = loopback_rate(args.frames, args.out)
-    report["loopback"] = {**lb, "mflops_per_image": {k: v / 1e6 for k, v in flops.items()}, "matmul_gflops": bound,
-                          "bound_img_s": bound * 1e9 / total, "fraction_of_bound": lb["img_s"] * total / (bound * 1e9)}
-    r = report["loopback"]
-    print(f"\nloopback_sim (stego on, Bob + naive Eve, 64x64, {torch.get_num_threads()} threads): {r['img_s']:.1f} img/s "
-          f"(goal 100); networks {total / 1e6:.0f} MFLOP per image, matmul {bound:.0f} GFLOP/s -> bound "
-          f"{r['bound_img_s']:.1f} img/s; reached {100 * r['fraction_of_bound']:.0f}% of the bound (goal 50%)")
+    threads = torch.get_num_threads()
+    chains = {"float": (MODEL, DEMO_KEY, matmul_gflops(), "GFLOP/s float32 matmul"),
+              "int8": (MODEL + INT8, DEMO_KEY + INT8, int8_matmul_gops(), "GOP/s uint8 x int8 matmul")}
+    for chain, (model, key, bound, unit) in chains.items():
+        lb = loopback_rate(args.frames, args.out / chain, model, key)
+        r = report[f"loopback_{chain}"] = {
+            **lb, "model": model, "key": key, "mflops_per_image": {k: v / 1e6 for k, v in flops.items()},
+            "matmul_gops": bound, "bound_img_s": bound * 1e9 / total, "fraction_of_bound": lb["img_s"] * total / (bound * 1e9)}
+        print(f"\nloopback_sim, {chain} networks ({model}, {key}; stego on, Bob + naive Eve, 64x64, {threads} threads): "
+              f"{r['img_s']:.1f} img/s (goal 100); networks {total / 1e6:.0f} MFLOP per image, {bound:.0f} {unit} -> "
+              f"bound {r['bound_img_s']:.1f} img/s; reached {100 * r['fraction_of_bound']:.0f}% of the bound (goal 50%); "
+              "mean PSNR at 20 dB " + ", ".join(f"{role} {v:.2f} dB" for role, v in lb["psnr"].items()))
 
     phy = phy_rates(args.phy_frames)
     report["phy"] = phy

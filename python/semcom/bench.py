@@ -49,6 +49,22 @@ def matmul_gflops(n: int = 2048, repeats: int = 5) -> float:
     return _best_rate(lambda: torch.mm(a, b), 2 * n ** 3, repeats) / 1e9
 
 
+def int8_matmul_gops(n: int = 2048, repeats: int = 5) -> float:
+    """uint8 x int8 -> int32 matmul on ONNX Runtime (MatMulInteger, the kernel family the int8
+    copies' convolutions run on), in GOP/s: the bound for the int8 chain."""
+    from onnx import TensorProto, helper
+    graph = helper.make_graph(
+        [helper.make_node("MatMulInteger", ["a", "b"], ["c"])], "int8_matmul",
+        [helper.make_tensor_value_info("a", TensorProto.UINT8, [n, n]),
+         helper.make_tensor_value_info("b", TensorProto.INT8, [n, n])],
+        [helper.make_tensor_value_info("c", TensorProto.INT32, [n, n])])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+    session = runtime.session(model.SerializeToString())
+    rng = np.random.default_rng(0)
+    feeds = {"a": rng.integers(0, 256, (n, n), dtype=np.uint8), "b": rng.integers(-128, 128, (n, n), dtype=np.int8)}
+    return _best_rate(lambda: session.run(None, feeds), 2 * n ** 3, repeats) / 1e9
+
+
 def run(model_name: str, batch: int = 64, repeats: int = 5) -> dict:
     codec = runtime.Codec(model_name)
     model, _ = load_jscc(runtime.checkpoint_path(model_name))

@@ -125,8 +125,33 @@ def _export_stego(args) -> None:
         "kind": f"stego-{meta['paradigm']}", "codec": meta["codec"], "symbols": meta["symbols"], "demo": True,
         "lost_estimate": meta["lost"] if meta["paradigm"] == "inn" else None, "config": meta["config"],
         "parameters": meta["parameters"], "key": {"file": target.name, "sha256": sha256(target)}, "parts": parts,
-        "parity_max_abs_diff": meta["parity_max_abs_diff"], "training": meta["training"]})
+        "training": meta["training"]} | ({"quantized": meta["quantized"]} if "quantized" in meta else
+                                          {"parity_max_abs_diff": meta["parity_max_abs_diff"]}))
     print(f"wrote {target} and its manifest entry {name!r}")
+
+
+def _quantize_images(args, resolution) -> tuple[data.ImageSet, str]:
+    root = evaluate.data_root(args)
+    images = data.load_folder(root, tuple(resolution), split=args.split, limit=args.limit, progress=True)
+    return images, root.name
+
+
+def _quantize_codec(args) -> None:
+    from .quantize import quantize_codec
+    from .runtime import Codec
+    images, name = _quantize_images(args, Codec(args.model, args.out).resolution)
+    entry = quantize_codec(args.model, images, name, args.name, args.out, args.seed)
+    print(f"wrote {', '.join(p['file'] for p in entry['parts'].values())} and the manifest entry "
+          f"{args.name or args.model + '-int8'!r}; measure it with 'semcom eval codec --model ... --record'")
+
+
+def _quantize_key(args) -> None:
+    from .quantize import quantize_key
+    from .runtime import Codec
+    images, name = _quantize_images(args, Codec(args.model).resolution)
+    quantize_key(args.key, args.model, images, name, args.out, args.seed)
+    print(f"wrote {args.out}" + ("; ship a demo key with 'semcom export stego --key ... --name ...'"
+                                 if str(args.key) in DEMO_KEYS.values() else ""))
 
 
 def _eval_codec(args) -> None:
@@ -531,6 +556,23 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--name", default=None, help="manifest name (default: stego-PARADIGM-demo)")
     e.add_argument("--out", type=Path, default=None, help="models folder (default: the project's models/)")
     e.set_defaults(func=_export_stego)
+
+    quant = sub.add_parser("quantize", help="int8 copies of a codec or a stego key, for CPU radios").add_subparsers(
+        dest="what", required=True)
+    q = quant.add_parser("codec", help="NAME-int8 beside the float codec, in the manifest")
+    q.add_argument("--model", default=evaluate.DEFAULT_CODEC, help="float codec in the manifest")
+    q.add_argument("--name", default=None, help="manifest name of the copy (default: MODEL-int8)")
+    q.add_argument("--out", type=Path, default=None, help="models folder (default: the project's models/)")
+    q = quant.add_parser("key", help="an int8 copy of a stego key")
+    q.add_argument("--key", default="stego-inn-demo", help="key file or manifest name")
+    q.add_argument("--model", default=evaluate.DEFAULT_CODEC, help="the codec the key works with")
+    q.add_argument("--out", type=Path, required=True, help="the new key file (owner-only, like every key)")
+    for q, handler in ((quant.choices["codec"], _quantize_codec), (quant.choices["key"], _quantize_key)):
+        q.add_argument("--data", type=Path, default=None, help="calibration images (default: $SEMCOM_DATA)")
+        q.add_argument("--split", choices=["train", "test"], default="train")
+        q.add_argument("--limit", type=int, default=512, help="calibration images")
+        q.add_argument("--seed", type=int, default=0)
+        q.set_defaults(func=handler)
 
     ev = sub.add_parser("eval", help="evaluate over the channel").add_subparsers(dest="what", required=True)
     c = ev.add_parser("codec", help="DeepJSCC through ONNX Runtime")

@@ -158,7 +158,7 @@ class Stego:
         self.demo = self.meta.get("demo", False)
         self._embed = runtime.session(members["embed.onnx"], threads)
         self._extract = runtime.session(members["extract.onnx"], threads)
-        self._takes_lost = any(arg.name == "lost" for arg in self._extract.get_inputs())
+        self.takes_lost = any(arg.name == "lost" for arg in self._extract.get_inputs())
         for session, part in ((self._embed, "embed"), (self._extract, "extract")):
             for arg in session.get_inputs() + session.get_outputs():
                 if arg.shape[1:] != [self.symbols, 2]:
@@ -192,7 +192,7 @@ class Stego:
         """Bob's (host, private) symbols from the received, equalised container."""
         c = self._iq(container, "container")
         feed = {"container": c}
-        if self._takes_lost:
+        if self.takes_lost:
             feed["lost"] = lost_estimate(c, self.lost_mode, rng)
         host, private = self._extract.run(None, feed)
         return host.view(np.complex64)[..., 0], private.view(np.complex64)[..., 0]

@@ -3,7 +3,8 @@
 The glass-box eavesdropper has the encoder file, not the project's torch code. ``OnnxModule`` runs
 the ONNX graph node by node with torch operations, so autograd reaches the input image; the weights
 are the file's initializers, frozen. Only the operators a convolutional encoder exports to are
-implemented; any other is refused by name when the file is loaded, never at attack time.
+implemented, and the QDQ pairs of an int8 copy (``semcom.quantize``) as fake quantization; any other
+operator is refused by name when the file is loaded, never at attack time.
 """
 from __future__ import annotations
 
@@ -46,6 +47,30 @@ def _reshape(x, shape, allowzero=0):
     return x.reshape(shape)
 
 
+def _per_axis(v, x, axis):
+    """A per-tensor scale or zero point as is; a per-channel one shaped to broadcast along ``axis``."""
+    if v.dim() == 0:
+        return v
+    shape = [1] * x.dim()
+    shape[axis] = -1
+    return v.reshape(shape)
+
+
+def _quantize(x, scale, zero_point, axis=1, **_):
+    """QuantizeLinear as fake quantization: the integer grid values as floats, with the gradient of
+    the identity through the rounding (straight-through), so Eve can attack an int8 encoder too."""
+    info = torch.iinfo(zero_point.dtype)
+    v = x / _per_axis(scale, x, axis) + _per_axis(zero_point, x, axis).float()
+    return v + (torch.clamp(torch.round(v), info.min, info.max) - v).detach()
+
+
+def _dequantize(x, scale, zero_point=None, axis=1, **_):
+    x = x.float()
+    if zero_point is not None:
+        x = x - _per_axis(zero_point, x, axis).float()
+    return x * _per_axis(scale, x, axis)
+
+
 OPS = {
     "Add": lambda a, b: a + b,
     "Sub": lambda a, b: a - b,
@@ -69,6 +94,8 @@ OPS = {
     "ReduceSum": _reduce(torch.sum),
     "ReduceMean": _reduce(torch.mean),
     "Identity": lambda x: x,
+    "QuantizeLinear": _quantize,
+    "DequantizeLinear": _dequantize,
 }
 
 
