@@ -86,3 +86,12 @@ def test_int8_key_is_private_names_its_source_and_recovers_like_the_float_key(ti
 
 def _ops_of(model: bytes) -> set[str]:
     return {n.op_type for n in onnx.load_from_string(model).graph.node}
+
+
+def test_codec_bench_measures_the_shipped_int8_copy_beside_the_float_codec():
+    from semcom.bench import run
+    report = run("deepjscc-celeba64", batch=4, repeats=1)
+    assert set(report["int8"]["parts"]) == {"encoder", "decoder"} and report["int8"]["matmul_gops"] > 0
+    for part, r in report["int8"]["parts"].items():
+        assert r["onnxruntime_img_s"] > 0 and 0 < r["fraction_of_bound"] < 1.5
+        assert r["over_float"] == r["onnxruntime_img_s"] / report["parts"][part]["onnxruntime_img_s"]

@@ -8,6 +8,7 @@ import numpy as np
 import torch
 
 from . import runtime
+from .quantize import SUFFIX
 from .nn.layers import GDN
 from .train.codec import load_jscc
 
@@ -95,5 +96,25 @@ def run(model_name: str, batch: int = 64, repeats: int = 5) -> dict:
                                  "fraction_of_bound": share}
         print(f"{part:8} {flops[part] / 1e6:10.1f} {ort_rate:10.1f} {torch_rate:12.1f} "
               f"{ort_rate / torch_rate:10.2f} {100 * share:14.1f}%")
+    int8_name = model_name + SUFFIX
+    if int8_name in runtime.read_manifest()["models"]:
+        report["int8"] = _int8_rates(int8_name, x, symbols, snr, flops, report, repeats)
     return report
+
+
+def _int8_rates(name: str, x, symbols, snr, flops: dict, report: dict, repeats: int) -> dict:
+    """The int8 copy's parts on the same inputs, against the float parts and an int8 matmul."""
+    codec = runtime.Codec(name)
+    rates = {"encoder": _best_rate(lambda: codec.encode(x), len(x), repeats),
+             "decoder": _best_rate(lambda: codec.decode(symbols, snr), len(x), repeats)}
+    bound = int8_matmul_gops(repeats=repeats)
+    print(f"{name}, same batch; uint8 x int8 matmul 2048^3: {bound:.1f} GOP/s")
+    print(f"{'part':8} {'ORT img/s':>10} {'int8/float':>11} {'% of int8 bound':>16}")
+    out = {"matmul_gops": bound, "parts": {}}
+    for part, rate in rates.items():
+        share = flops[part] * rate / (bound * 1e9)
+        speedup = rate / report["parts"][part]["onnxruntime_img_s"]
+        out["parts"][part] = {"onnxruntime_img_s": rate, "over_float": speedup, "fraction_of_bound": share}
+        print(f"{part:8} {rate:10.1f} {speedup:11.2f} {100 * share:15.1f}%")
+    return out
 
