@@ -95,3 +95,12 @@ def test_codec_bench_measures_the_shipped_int8_copy_beside_the_float_codec():
     for part, r in report["int8"]["parts"].items():
         assert r["onnxruntime_img_s"] > 0 and 0 < r["fraction_of_bound"] < 1.5
         assert r["over_float"] == r["onnxruntime_img_s"] / report["parts"][part]["onnxruntime_img_s"]
+
+
+def test_quantize_refuses_too_few_calibration_images(tiny_keys, image_dir, tmp_path, monkeypatch):
+    from semcom.quantize import quantize_key
+    monkeypatch.setenv(runtime.MODELS_ENV, str(tiny_keys["dir"]))
+    one = data.load_folder(image_dir, limit=1)
+    with pytest.raises(ValueError, match="at least 2 images, got 1"):
+        quantize_key(tiny_keys["paths"][0], "tiny", one, "synthetic", tmp_path / "k.key")
+    assert not (tmp_path / "k.key").exists()

@@ -61,6 +61,11 @@ def quantize(model: bytes, feeds: list[dict[str, np.ndarray]]) -> bytes:
         return dst.read_bytes()
 
 
+def _enough(images: ImageSet, need: int, what: str) -> None:
+    if len(images) < need:
+        raise ValueError(f"calibrating {what} needs at least {need} images, got {len(images)}")
+
+
 def _batches(n: int, size: int = 32):
     return [slice(i, min(i + size, n)) for i in range(0, n, size)]
 
@@ -87,6 +92,7 @@ def quantize_codec(name: str, images: ImageSet, data_name: str, out_name: str | 
     directory = directory or runtime.models_dir()
     out_name = out_name or name + SUFFIX
     codec = runtime.Codec(name, directory)
+    _enough(images, 1, f"codec {name}")
     x = images.as_float()
     symbols = codec.encode(x)
     y, snr = received(symbols, np.random.default_rng(seed))
@@ -120,6 +126,7 @@ def quantize_key(key: str | Path, codec_name: str, images: ImageSet, data_name: 
     stego = keys.Stego(key)
     codec = runtime.Codec(codec_name)
     stego.check_codec(codec)
+    _enough(images, 2, f"key {stego.path}")  # one (host, private) pair
     symbols = codec.encode(images.as_float())
     half = len(symbols) // 2
     host, private = symbols[:half], symbols[half:2 * half]
