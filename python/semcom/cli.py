@@ -137,19 +137,20 @@ def _quantize_images(args, resolution) -> tuple[data.ImageSet, str]:
 
 
 def _quantize_codec(args) -> None:
-    from .quantize import quantize_codec
+    from .quantize import SUFFIX, quantize_codec
     from .runtime import Codec
-    images, name = _quantize_images(args, Codec(args.model, args.out).resolution)
-    entry = quantize_codec(args.model, images, name, args.name, args.out, args.seed)
-    print(f"wrote {', '.join(p['file'] for p in entry['parts'].values())} and the manifest entry "
-          f"{args.name or args.model + '-int8'!r}; measure it with 'semcom eval codec --model ... --record'")
+    images, data_name = _quantize_images(args, Codec(args.model, args.out).resolution)
+    name = args.name or args.model + SUFFIX
+    entry = quantize_codec(args.model, images, data_name, name, args.out, args.seed)
+    print(f"wrote {', '.join(p['file'] for p in entry['parts'].values())} and the manifest entry {name!r}; "
+          f"measure it with 'semcom eval codec --model {name} --record'")
 
 
 def _quantize_key(args) -> None:
     from .quantize import quantize_key
     from .runtime import Codec
-    images, name = _quantize_images(args, Codec(args.model).resolution)
-    quantize_key(args.key, args.model, images, name, args.out, args.seed)
+    images, data_name = _quantize_images(args, Codec(args.model).resolution)
+    quantize_key(args.key, args.model, images, data_name, args.out, args.seed)
     print(f"wrote {args.out}" + ("; ship a demo key with 'semcom export stego --key ... --name ...'"
                                  if str(args.key) in DEMO_KEYS.values() else ""))
 
