@@ -80,3 +80,12 @@ def test_bad_channel_names_are_refused():
         channel.Channel("rician")
     with pytest.raises(ValueError, match="slow"):
         channel.Channel("rayleigh", "slow")
+
+
+def test_to_iq_is_the_models_layout_and_views_back():
+    z = (np.arange(6) + 1j * -np.arange(6)).reshape(2, 3)
+    iq = channel.to_iq(z)
+    assert iq.dtype == np.float32 and iq.shape == (2, 3, 2)
+    np.testing.assert_array_equal(iq[..., 0], z.real)
+    np.testing.assert_array_equal(iq[..., 1], z.imag)
+    np.testing.assert_array_equal(iq.view(np.complex64)[..., 0], z.astype(np.complex64))

@@ -104,3 +104,10 @@ def test_quantize_refuses_too_few_calibration_images(tiny_keys, image_dir, tmp_p
     with pytest.raises(ValueError, match="at least 2 images, got 1"):
         quantize_key(tiny_keys["paths"][0], "tiny", one, "synthetic", tmp_path / "k.key")
     assert not (tmp_path / "k.key").exists()
+
+
+def test_eve_quantize_without_zero_point_is_the_uint8_grid():
+    from semcom.attacks.onnx_torch import OPS
+    x = torch.tensor([-1.0, 0.26, 1.0, 300.0])
+    got = OPS["QuantizeLinear"](x, torch.tensor(0.5))
+    assert got.tolist() == [0.0, 1.0, 2.0, 255.0]

@@ -8,6 +8,7 @@ import numpy as np
 import torch
 
 from . import runtime
+from .channel import to_iq
 from .quantize import SUFFIX
 from .nn.layers import GDN
 from .train.codec import load_jscc
@@ -74,7 +75,7 @@ def run(model_name: str, batch: int = 64, repeats: int = 5) -> dict:
     x = rng.random((batch, 3, h, w), dtype=np.float32)
     symbols = codec.encode(x)
     snr = np.full((batch, 1), 10.0, np.float32)
-    xt, st, snrt = torch.from_numpy(x), torch.from_numpy(symbols.view(np.float32).reshape(batch, -1, 2)), torch.from_numpy(snr)
+    xt, st, snrt = torch.from_numpy(x), torch.from_numpy(to_iq(symbols)), torch.from_numpy(snr)
 
     with torch.no_grad():
         rates = {

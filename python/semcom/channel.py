@@ -53,6 +53,11 @@ def complex_normal(shape, like, rng=None):
     return (z[..., 0] + 1j * z[..., 1]).astype(like.dtype) * np.sqrt(0.5).astype(like.real.dtype)
 
 
+def to_iq(z: np.ndarray) -> np.ndarray:
+    """Complex symbols (..., K) as float32 (..., K, 2) (I, Q) pairs, the layout of the ONNX models."""
+    return np.ascontiguousarray(z, dtype=np.complex64).view(np.float32).reshape(*np.shape(z), 2)
+
+
 def power_normalize(z, eps: float = 1e-12):
     """Scale each image's symbols to average power 1 (the transmit power constraint, eq. 2).
 

@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from . import runtime
+from .channel import to_iq
 
 FORMAT = "semcom-stego-key"
 VERSION = 2
@@ -178,7 +179,7 @@ class Stego:
         z = np.asarray(z, dtype=np.complex64)
         if z.ndim != 2 or z.shape[1] != self.symbols:
             raise ValueError(f"{what}: expected symbols of shape (N, {self.symbols}), got {z.shape}")
-        return np.ascontiguousarray(z).view(np.float32).reshape(len(z), self.symbols, 2)
+        return to_iq(z)
 
     def embed(self, host: np.ndarray, private: np.ndarray) -> np.ndarray:
         """The container (N, K), unit power. The lost information stays at Alice."""

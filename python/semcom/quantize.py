@@ -70,10 +70,6 @@ def _batches(n: int, size: int = 32):
     return [slice(i, min(i + size, n)) for i in range(0, n, size)]
 
 
-def _iq(z: np.ndarray) -> np.ndarray:
-    return np.ascontiguousarray(z.astype(np.complex64)).view(np.float32).reshape(len(z), -1, 2)
-
-
 def received(symbols: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
     """Unit-power symbols (N, K) after AWGN at SNRs drawn uniformly from ``CALIBRATION_SNR``, and
     those SNRs (N, 1). AWGN only: calibrating on ZF-equalised Rayleigh fades as well widened the
@@ -96,7 +92,7 @@ def quantize_codec(name: str, images: ImageSet, data_name: str, out_name: str | 
     x = images.as_float()
     symbols = codec.encode(x)
     y, snr = received(symbols, np.random.default_rng(seed))
-    y = _iq(y)
+    y = channel.to_iq(y)
     made = {
         "encoder": quantize(codec.encoder.path.read_bytes(), [{"image": x[b]} for b in _batches(len(x))]),
         "decoder": quantize(codec.decoder.path.read_bytes(),
@@ -132,8 +128,8 @@ def quantize_key(key: str | Path, codec_name: str, images: ImageSet, data_name: 
     host, private = symbols[:half], symbols[half:2 * half]
     rng = np.random.default_rng(seed)
     container, _ = received(stego.embed(host, private), rng)
-    container = _iq(container)
-    host, private = _iq(host), _iq(private)
+    container = channel.to_iq(container)
+    host, private = channel.to_iq(host), channel.to_iq(private)
     extract_feeds = []
     for b in _batches(half):
         feed = {"container": container[b]}

@@ -15,6 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .channel import to_iq
+
 MODELS_ENV = "SEMCOM_MODELS"
 MANIFEST = "manifest.json"
 
@@ -141,7 +143,7 @@ class Codec:
         if symbols.ndim != 2 or symbols.shape[1] != self.symbols:
             raise ValueError(f"{self.name} decodes (N, {self.symbols}) symbols, got shape {symbols.shape}")
         snr = np.broadcast_to(np.asarray(snr_db, dtype=np.float32).reshape(-1), (len(symbols),)).reshape(-1, 1)
-        return self.decoder(symbols=symbols.view(np.float32).reshape(len(symbols), -1, 2), snr_db=snr)
+        return self.decoder(symbols=to_iq(symbols), snr_db=snr)
 
 
 def checkpoint_path(name: str, directory: Path | None = None) -> Path:

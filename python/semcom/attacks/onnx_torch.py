@@ -56,11 +56,14 @@ def _per_axis(v, x, axis):
     return v.reshape(shape)
 
 
-def _quantize(x, scale, zero_point, axis=1, **_):
+def _quantize(x, scale, zero_point=None, axis=1, **_):
     """QuantizeLinear as fake quantization: the integer grid values as floats, with the gradient of
-    the identity through the rounding (straight-through), so Eve can attack an int8 encoder too."""
-    info = torch.iinfo(zero_point.dtype)
-    v = x / _per_axis(scale, x, axis) + _per_axis(zero_point, x, axis).float()
+    the identity through the rounding (straight-through), so Eve can attack an int8 encoder too.
+    Without a zero point the grid is uint8 from 0, as ONNX defines it."""
+    info = torch.iinfo(torch.uint8 if zero_point is None else zero_point.dtype)
+    v = x / _per_axis(scale, x, axis)
+    if zero_point is not None:
+        v = v + _per_axis(zero_point, x, axis).float()
     return v + (torch.clamp(torch.round(v), info.min, info.max) - v).detach()
 
 
